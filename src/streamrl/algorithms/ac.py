@@ -1,0 +1,72 @@
+"""Stream AC(lambda): actor-critic with one TD error and ObGD on both networks
+(STREAM_X.md, "The algorithms")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from streamrl.algorithms.base import StepInfo, StreamAgent
+from streamrl.nn.policies import GaussianPolicy, SoftmaxPolicy
+
+
+class StreamAC(StreamAgent):
+    """Stream AC(lambda). Critic: f = v(s), kappa = 2. Actor: f = log pi(a|s) + tau sign(delta)
+    H(pi(.|s)), kappa = 3. Softmax policy for Discrete actions, Gaussian (std = softplus) for Box.
+    Both traces are cleared at an episode end. A custom ``network`` is ``{"actor": m, "critic": m}``."""
+
+    algorithm = "ac"
+
+    def __init__(self, env: gym.Env | None = None, *, kappa_policy: float = 3.0, entropy_coef: float = 0.01,
+                 **kwargs: Any) -> None:
+        self.kappa_policy, self.entropy_coef = kappa_policy, entropy_coef
+        super().__init__(env, **kwargs)
+
+    def _build(self, network: Any) -> None:
+        if isinstance(self.action_space, gym.spaces.Discrete):
+            self.policy = SoftmaxPolicy(int(self.action_space.n))
+        else:
+            self.policy = GaussianPolicy(int(np.prod(self.action_space.shape)))
+        if network is not None and not (isinstance(network, dict) and set(network) == {"actor", "critic"}):
+            raise ValueError('StreamAC takes network={"actor": module, "critic": module}')
+        network = network or {}
+        self.critic = self._make_learner(1, self.kappa, network.get("critic"))
+        self.actor = self._make_learner(self.policy.n_outputs, self.kappa_policy, network.get("actor"))
+
+    def _env_action(self, action: Any) -> Any:
+        if isinstance(self.action_space, gym.spaces.Box):  # learn from the sample, act within bounds
+            return np.clip(action, self.action_space.low, self.action_space.high).reshape(self.action_space.shape)
+        return action
+
+    def act(self, obs: Any) -> Any:
+        s = self._begin(obs)
+        self.actor_out = self.actor.forward(s)  # remembered for the actor's gradient
+        self.action = self.policy.sample(self.actor_out, self.rng)
+        return self._env_action(self.action)
+
+    def observe(self, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> StepInfo:
+        s_next, r = self._advance(reward, next_obs, terminated, truncated)
+        s = self._state
+        done = terminated or truncated
+        v_s = self.critic.forward(s)[0]
+        delta = r + self.gamma * (1 - done) * self.critic.evaluate(s_next)[0] - v_s
+        critic = self.critic.update(np.ones(1), delta, reset=done)
+        entropy_coef = self.entropy_coef * np.sign(delta)
+        actor = self.actor.update(self.policy.objective_grad(self.actor_out, self.action, entropy_coef), delta,
+                                  reset=done)
+        overshot = None
+        if self.track_overshoot:
+            delta_after = r + self.gamma * (1 - done) * self.critic.evaluate(s_next)[0] - self.critic.evaluate(s)[0]
+            overshot = self._overshot(delta, delta_after)
+        self._finish(s_next, next_obs, done)
+        return StepInfo(float(delta), critic.step_size, critic.bound_active, overshot,
+                        actor_step_size=actor.step_size, actor_bound_active=actor.bound_active)
+
+    def _predict(self, state: np.ndarray, deterministic: bool) -> Any:
+        out = self.actor.evaluate(state)
+        return self._env_action(self.policy.mode(out) if deterministic else self.policy.sample(out, self.rng))
+
+    def _algorithm_config(self) -> dict[str, Any]:
+        return {"kappa_policy": self.kappa_policy, "entropy_coef": self.entropy_coef}

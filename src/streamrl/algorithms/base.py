@@ -1,0 +1,318 @@
+"""What every stream-x agent shares: construction from an env or from spaces, the learning-side
+preprocessing, the step-by-step interface (``act`` / ``observe``), ``learn``, ``predict`` and
+``save`` / ``load``. The algorithms themselves (TD error, action choice, trace clearing) are in
+the sibling modules, one file each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from streamrl.envs.make import DOMAINS, domain_of, preprocessing_for
+from streamrl.envs.preprocessing import PreprocessingConfig, Preprocessor
+from streamrl.nn.learner import Learner
+from streamrl.nn.networks import NetworkSpec
+
+FORMAT = "streamrl-agent-1"
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What one update did. For Stream AC the step size and bound are the critic's."""
+
+    delta: float
+    step_size: float
+    bound_active: bool
+    overshot: bool | None = None  # None unless the agent was made with track_overshoot=True
+    value: float | None = None  # Stream TD: the prediction v(s) before the update
+    actor_step_size: float | None = None
+    actor_bound_active: bool | None = None
+
+
+@dataclass(frozen=True)
+class Episode:
+    end_step: int  # agent steps taken when the episode ended
+    episode_return: float  # raw (unscaled) return
+    length: int
+
+
+Callback = Callable[["StreamAgent", StepInfo, "Episode | None"], "bool | None"]
+
+
+def _space_to_json(space: gym.Space) -> dict:
+    if isinstance(space, gym.spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n)}
+    if isinstance(space, gym.spaces.Box):
+        return {"type": "Box", "shape": list(space.shape), "low": space.low.tolist(), "high": space.high.tolist(),
+                "dtype": str(space.dtype)}
+    raise ValueError(f"{type(space).__name__} spaces are not supported; streamrl handles Box and Discrete spaces")
+
+
+def _space_from_json(d: dict) -> gym.Space:
+    if d["type"] == "Discrete":
+        return gym.spaces.Discrete(d["n"])
+    dtype = np.dtype(d["dtype"])
+    return gym.spaces.Box(np.array(d["low"], dtype), np.array(d["high"], dtype), tuple(d["shape"]), dtype=dtype)
+
+
+def _learning_side_wrapper_in(env: gym.Env) -> str | None:
+    from streamrl.envs.wrappers import LEARNING_SIDE_WRAPPERS
+
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, LEARNING_SIDE_WRAPPERS):
+            return type(env).__name__
+        env = env.env
+    return None
+
+
+class StreamAgent(ABC):
+    """Base of the stream-x agents; see the subclasses for each algorithm."""
+
+    algorithm: ClassVar[str]
+    default_kappa: ClassVar[float] = 2.0
+
+    def __init__(self, env: gym.Env | None = None, *, observation_space: gym.Space | None = None,
+                 action_space: gym.Space | None = None, domain: str | None = None, seed: int | None = None,
+                 gamma: float = 0.99, lamda: float = 0.8, lr: float = 1.0, kappa: float | None = None,
+                 optimizer: str = "obgd", network: Any = None, hidden: tuple[int, ...] | None = None,
+                 preprocessing: PreprocessingConfig | None = None, sparsity: float = 0.9,
+                 track_overshoot: bool = False, torch_threads: int | None = 1) -> None:
+        self.env = env
+        if env is not None:
+            observation_space, action_space = env.observation_space, env.action_space
+            env_id = env.spec.id if env.spec is not None else None
+            domain = domain or (domain_of(env_id) if env_id else "classic")
+            wrapped = _learning_side_wrapper_in(env)
+            if wrapped:
+                raise ValueError(f"the env is already wrapped in streamrl.envs.{wrapped}; the agent applies that "
+                                 "stage itself: make the env with make_env(env_id) (normalize=False)")
+        elif observation_space is None or action_space is None:
+            raise ValueError("give an env, or both observation_space and action_space for step-by-step use")
+        domain = domain or "classic"
+        if domain not in DOMAINS:
+            raise ValueError(f"unknown domain {domain!r}; choose one of {sorted(DOMAINS)}")
+        if not isinstance(observation_space, gym.spaces.Box):
+            raise ValueError(f"{type(observation_space).__name__} observation spaces are not supported; "
+                             "use a Box observation space (make_env flattens Discrete and Dict observations)")
+        self._check_action_space(action_space)
+        self.observation_space, self.action_space, self.domain = observation_space, action_space, domain
+        self.seed = seed
+        self.gamma, self.lamda, self.lr = gamma, lamda, lr
+        self.kappa = self.default_kappa if kappa is None else kappa
+        self.optimizer_name, self.sparsity, self.track_overshoot = optimizer, sparsity, track_overshoot
+        self.hidden = tuple(hidden) if hidden is not None else DOMAINS[domain].hidden
+        self.preprocessing = preprocessing or self._default_preprocessing(env, domain)
+        self.torch_threads = torch_threads
+        self.rng = np.random.default_rng(seed)
+        self.preprocessor = Preprocessor(observation_space.shape, gamma, self.preprocessing)
+        self.num_steps = 0  # transitions learned from
+        self.num_episodes = 0
+        self.overshoot_count = 0
+        self._state: np.ndarray | None = None  # processed current state; None at an episode start
+        self._last_raw: Any = None
+        self._env_obs: Any = None
+        self._custom_network = network is not None
+        self._build(network)
+
+    # ---- construction helpers -------------------------------------------------------------
+    def _check_action_space(self, space: gym.Space) -> None:
+        if not isinstance(space, (gym.spaces.Discrete, gym.spaces.Box)):
+            raise ValueError(f"{type(space).__name__} action spaces are not supported; use Discrete or Box")
+
+    def _network_spec(self, n_outputs: int, hidden: tuple[int, ...] | None = None) -> NetworkSpec:
+        return NetworkSpec(DOMAINS[self.domain].network, self.preprocessor.output_shape, n_outputs,
+                           hidden or self.hidden)
+
+    def _make_learner(self, n_outputs: int, kappa: float, network: Any = None,
+                      hidden: tuple[int, ...] | None = None) -> Learner:
+        from streamrl.nn.networks import build_torch_network
+        from streamrl.nn.torch_learner import TorchLearner
+        import torch
+
+        if self.torch_threads:
+            torch.set_num_threads(self.torch_threads)  # tiny networks: threads only add overhead
+        if network is None:
+            network = build_torch_network(self._network_spec(n_outputs, hidden), self.sparsity, self.rng)
+        return TorchLearner(network, n_outputs, self.optimizer_name, lr=self.lr, gamma=self.gamma,
+                            lamda=self.lamda, kappa=kappa)
+
+    def _default_preprocessing(self, env: gym.Env | None, domain: str) -> PreprocessingConfig:
+        return preprocessing_for(env, domain) if env is not None else DOMAINS[domain].preprocessing
+
+    @abstractmethod
+    def _build(self, network: Any) -> None:
+        """Create the learners."""
+
+    @property
+    def learners(self) -> dict[str, Learner]:
+        return {k: v for k, v in vars(self).items() if isinstance(v, Learner)}
+
+    # ---- the step-by-step interface -------------------------------------------------------
+    def _begin(self, obs: Any) -> np.ndarray:
+        """The processed current state; a new episode starts if the last one ended."""
+        if self._state is None:
+            self._state = self.preprocessor.reset(obs)
+        elif obs is not self._last_raw and not np.array_equal(obs, self._last_raw):
+            raise ValueError("act() got an observation other than the next_obs last given to observe(); "
+                             "after a terminal or truncated step the episode restarts by itself")
+        self._last_raw = obs
+        return self._state
+
+    def _advance(self, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> tuple[np.ndarray, float]:
+        if self._state is None:
+            raise RuntimeError(f"call act(obs) (or reset(obs)) before observe(): {type(self).__name__} needs "
+                               "the state the transition starts from")
+        if not np.isfinite(reward):
+            raise ValueError(f"non-finite reward {reward} at step {self.num_steps + 1}")
+        return self.preprocessor.step(next_obs, reward, terminated, truncated)
+
+    def _finish(self, next_state: np.ndarray, next_obs: Any, done: bool) -> None:
+        self.num_steps += 1
+        self._state, self._last_raw = (None, None) if done else (next_state, next_obs)
+
+    def reset(self, obs: Any) -> None:
+        """Start an episode (or a stream) at ``obs``; ``act`` does this by itself after an episode end."""
+        self._state = None
+        self._begin(obs)
+
+    def _overshot(self, delta: float, delta_after: float) -> bool:
+        overshot = delta != 0.0 and np.sign(delta_after) == -np.sign(delta)
+        self.overshoot_count += int(overshot)
+        return bool(overshot)
+
+    @abstractmethod
+    def act(self, obs: Any) -> Any:
+        """The action to take in ``obs`` (a raw observation)."""
+
+    @abstractmethod
+    def observe(self, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> StepInfo:
+        """Learn from the transition that the last action led to, at once."""
+
+    # ---- Stable-Baselines3-style interface --------------------------------------------------
+    def learn(self, total_steps: int, callback: Callback | None = None) -> list[Episode]:
+        """Interact with the env for ``total_steps`` steps, learning from each; returns the episodes
+        that ended (end step, raw return, length). A callback returning False stops early."""
+        if self.env is None:
+            raise ValueError("learn() needs an env: construct the agent with one, or use act()/observe()")
+        if not isinstance(total_steps, (int, np.integer)) or total_steps <= 0:
+            raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
+        self._on_learn_start(int(total_steps))
+        if self._env_obs is None:
+            self._env_obs, _ = self.env.reset(seed=self.seed)
+            self._state = None
+        episodes: list[Episode] = []
+        obs = self._env_obs
+        for _ in range(int(total_steps)):
+            action = self.act(obs)
+            next_obs, reward, terminated, truncated, env_info = self.env.step(action)
+            info = self.observe(float(reward), next_obs, bool(terminated), bool(truncated))
+            episode = None
+            if terminated or truncated:
+                if "episode" in env_info:  # real episode end (Atari: game over, not a lost life)
+                    episode = Episode(self.num_steps, float(np.asarray(env_info["episode"]["r"]).item()),
+                                      int(np.asarray(env_info["episode"]["l"]).item()))
+                    episodes.append(episode)
+                    self.num_episodes += 1
+                next_obs, _ = self.env.reset()
+            obs = self._env_obs = next_obs
+            if callback is not None and callback(self, info, episode) is False:
+                break
+        return episodes
+
+    def _on_learn_start(self, total_steps: int) -> None:
+        pass
+
+    def predict(self, obs: Any, deterministic: bool = True, episode_start: bool = False) -> tuple[Any, None]:
+        """The action for ``obs`` without learning (normalization statistics frozen). The time
+        feature and frame stack follow their own evaluation episode: pass ``episode_start=True``
+        on each episode's first observation. Returns ``(action, None)`` as Stable-Baselines3 does."""
+        episode_start = episode_start or not getattr(self, "_predict_started", False)
+        self._predict_started = True
+        return self._predict(self.preprocessor.transform(obs, episode_start), deterministic), None
+
+    @abstractmethod
+    def _predict(self, state: np.ndarray, deterministic: bool) -> Any: ...
+
+    # ---- saving ----------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        return {"gamma": self.gamma, "lamda": self.lamda, "lr": self.lr, "kappa": self.kappa,
+                "optimizer": self.optimizer_name, "hidden": list(self.hidden), "sparsity": self.sparsity,
+                "track_overshoot": self.track_overshoot, "domain": self.domain, "seed": self.seed,
+                "preprocessing": self.preprocessing.to_dict(), **self._algorithm_config()}
+
+    def _algorithm_config(self) -> dict[str, Any]:
+        return {}
+
+    def _counters(self) -> dict[str, Any]:
+        return {"num_steps": self.num_steps, "num_episodes": self.num_episodes,
+                "overshoot_count": self.overshoot_count}
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write weights, traces, optimizer and normalizer state, RNG state, counters and config
+        to one safetensors file (atomically: a temporary file, then a rename)."""
+        from safetensors.numpy import save_file
+
+        from streamrl import __version__
+
+        tensors = {f"{name}.{k}": v for name, learner in self.learners.items() for k, v in learner.state_dict().items()}
+        tensors.update({f"preprocessor.{k}": v for k, v in self.preprocessor.state_dict().items()})
+        tensors = {k: np.array(v, order="C") for k, v in tensors.items()}  # (ascontiguousarray makes 0-d 1-d)
+        metadata = {"format": FORMAT, "streamrl_version": __version__, "algorithm": self.algorithm,
+                    "env_id": self.env.spec.id if self.env is not None and self.env.spec else "",
+                    "config": json.dumps(self.config()), "counters": json.dumps(self._counters()),
+                    "rng": json.dumps(self.rng.bit_generator.state),
+                    "observation_space": json.dumps(_space_to_json(self.observation_space)),
+                    "action_space": json.dumps(_space_to_json(self.action_space)),
+                    "custom_network": str(self._custom_network)}
+        path = os.fspath(path)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
+        os.close(fd)
+        try:
+            save_file(tensors, tmp, metadata=metadata)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, env: gym.Env | None = None, network: Any = None) -> "StreamAgent":
+        """Rebuild an agent saved with :meth:`save` (no code is executed from the file). An agent
+        built on a custom network needs that network (freshly constructed) passed again."""
+        from safetensors import safe_open
+
+        from streamrl.algorithms import ALGORITHMS
+
+        with safe_open(os.fspath(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+        if metadata.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a streamrl agent file (format {metadata.get('format')!r})")
+        algorithm = metadata["algorithm"]
+        agent_cls = ALGORITHMS[algorithm]
+        if cls is not StreamAgent and not issubclass(agent_cls, cls):
+            raise ValueError(f"{path} holds a {agent_cls.__name__} agent, not a {cls.__name__}")
+        if metadata["custom_network"] == "True" and network is None:
+            raise ValueError(f"{path} was trained with a custom network: pass network= to load()")
+        config = json.loads(metadata["config"])
+        config["preprocessing"] = PreprocessingConfig(**config["preprocessing"])
+        config["hidden"] = tuple(config["hidden"])
+        spaces = {} if env is not None else {
+            "observation_space": _space_from_json(json.loads(metadata["observation_space"])),
+            "action_space": _space_from_json(json.loads(metadata["action_space"]))}
+        agent = agent_cls(env, network=network, **spaces, **config)
+        for name, learner in agent.learners.items():
+            learner.load_state_dict({k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")})
+        agent.preprocessor.load_state_dict({k[len("preprocessor."):]: v for k, v in tensors.items()
+                                            if k.startswith("preprocessor.")})
+        agent.rng.bit_generator.state = json.loads(metadata["rng"])
+        for k, v in json.loads(metadata["counters"]).items():
+            setattr(agent, k, v)
+        return agent

@@ -1,0 +1,68 @@
+"""What Stream Q(lambda) and Stream SARSA(lambda) share: one Q network and epsilon-greedy
+action choice with epsilon linear from 1.0 to 0.01 over a fraction of the step budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from streamrl.algorithms.base import StreamAgent
+from streamrl.envs.make import DOMAINS
+
+
+class EpsilonGreedyAgent(StreamAgent):
+    def __init__(self, env: gym.Env | None = None, *, epsilon_start: float = 1.0, epsilon_end: float = 0.01,
+                 exploration_fraction: float | None = None, exploration_steps: int | None = None,
+                 **kwargs: Any) -> None:
+        self.epsilon_start, self.epsilon_end = epsilon_start, epsilon_end
+        self.exploration_fraction = exploration_fraction
+        self.exploration_steps = exploration_steps  # None: the fraction of the learn() budget
+        super().__init__(env, **kwargs)
+        if self.exploration_fraction is None:
+            self.exploration_fraction = DOMAINS[self.domain].exploration_fraction
+        self._schedule_steps = exploration_steps or int(
+            self.exploration_fraction * DOMAINS[self.domain].reference_steps)
+
+    def _check_action_space(self, space: gym.Space) -> None:
+        if not isinstance(space, gym.spaces.Discrete):
+            raise ValueError(f"{type(self).__name__} needs a Discrete action space, got {type(space).__name__}; "
+                             "for continuous actions use StreamAC")
+
+    def _build(self, network: Any) -> None:
+        self.q = self._make_learner(int(self.action_space.n), self.kappa, network)
+
+    def _on_learn_start(self, total_steps: int) -> None:
+        if self.exploration_steps is None:
+            self._schedule_steps = max(1, int(self.exploration_fraction * (self.num_steps + total_steps)))
+
+    @property
+    def epsilon(self) -> float:
+        slope = (self.epsilon_end - self.epsilon_start) / max(self._schedule_steps, 1)
+        return max(self.epsilon_start + slope * self.num_steps, self.epsilon_end)
+
+    def epsilon_greedy(self, q_values: np.ndarray) -> tuple[int, bool]:
+        """An action and whether it is non-greedy (a random action equal to the greedy one is greedy)."""
+        greedy = int(np.argmax(q_values))
+        if self.rng.random() < self.epsilon:
+            action = int(self.rng.integers(len(q_values)))
+            return action, action != greedy
+        return greedy, False
+
+    def one_hot(self, action: int) -> np.ndarray:
+        """Output-gradient of f = q(s, a)."""
+        grad = np.zeros(self.q.n_outputs)
+        grad[action] = 1.0
+        return grad
+
+    def _predict(self, state: np.ndarray, deterministic: bool) -> int:
+        q_values = self.q.evaluate(state)
+        return int(np.argmax(q_values)) if deterministic else self.epsilon_greedy(q_values)[0]
+
+    def _algorithm_config(self) -> dict[str, Any]:
+        return {"epsilon_start": self.epsilon_start, "epsilon_end": self.epsilon_end,
+                "exploration_fraction": self.exploration_fraction, "exploration_steps": self.exploration_steps}
+
+    def _counters(self) -> dict[str, Any]:
+        return {**super()._counters(), "_schedule_steps": self._schedule_steps}

@@ -1,0 +1,43 @@
+"""Stream SARSA(lambda) with ObGD (STREAM_X.md, "The algorithms")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamrl.algorithms.base import StepInfo
+from streamrl.algorithms.epsilon_greedy import EpsilonGreedyAgent
+
+
+class StreamSARSA(EpsilonGreedyAgent):
+    """Stream SARSA(lambda). The next action a' is chosen from s' before the update, the update
+    bootstraps on q(s', a'), and a' is the action taken next. kappa = 2; traces cleared only at
+    an episode end."""
+
+    algorithm = "sarsa"
+    next_action: int | None = None
+
+    def act(self, obs: Any) -> int:
+        s = self._begin(obs)
+        q_s = self.q.forward(s)  # with the updated weights, remembered for the next gradient
+        if self.next_action is None:  # first step of an episode
+            self.next_action = self.epsilon_greedy(q_s)[0]
+        self.action, self.next_action = self.next_action, None
+        self.q_sa = q_s[self.action]
+        return self.action
+
+    def observe(self, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> StepInfo:
+        s_next, r = self._advance(reward, next_obs, terminated, truncated)
+        s, a = self._state, self.action
+        done = terminated or truncated
+        q_next = self.q.evaluate(s_next)
+        a_next = None if done else self.epsilon_greedy(q_next)[0]
+        q_next_a = 0.0 if done else q_next[a_next]
+        delta = r + self.gamma * (1 - done) * q_next_a - self.q_sa
+        update = self.q.update(self.one_hot(a), delta, reset=done)
+        overshot = None
+        if self.track_overshoot:
+            q_after = 0.0 if done else self.q.evaluate(s_next)[a_next]
+            overshot = self._overshot(delta, r + self.gamma * (1 - done) * q_after - self.q.evaluate(s)[a])
+        self.next_action = a_next
+        self._finish(s_next, next_obs, done)
+        return StepInfo(float(delta), update.step_size, update.bound_active, overshot)

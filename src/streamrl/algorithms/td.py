@@ -1,0 +1,65 @@
+"""Stream TD(lambda): prediction of the discounted sum of a cumulant (STREAM_X.md)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Callable
+
+import gymnasium as gym
+import numpy as np
+
+from streamrl.algorithms.base import StepInfo, StreamAgent
+from streamrl.envs.preprocessing import PreprocessingConfig
+
+
+class StreamTD(StreamAgent):
+    """Stream TD(lambda): delta = c + gamma (1 - done) v(s') - v(s); f = v(s); kappa = 2; traces
+    cleared at an episode end. Network obs -> 128 -> 128 -> 1 on vector inputs.
+
+    On an env it follows ``policy`` (a function of the raw observation; uniform random when None)
+    and predicts the discounted return of the env's reward. On a stream of rows, call
+    ``reset(first_row)`` then ``observe(cumulant, next_row, False, False)`` for each row.
+    Predictions are in the cumulant's own units: reward scaling is off unless ``preprocessing``
+    turns it on.
+    """
+
+    algorithm = "td"
+
+    def __init__(self, env: gym.Env | None = None, *, policy: Callable[[Any], Any] | None = None,
+                 **kwargs: Any) -> None:
+        self.policy = policy
+        kwargs.setdefault("hidden", (128, 128))
+        if env is None:
+            kwargs.setdefault("action_space", gym.spaces.Discrete(1))  # a prediction stream has no actions
+        super().__init__(env, **kwargs)
+
+    def _default_preprocessing(self, env: gym.Env | None, domain: str) -> PreprocessingConfig:
+        return replace(super()._default_preprocessing(env, domain), scale_reward=False)
+
+    def _build(self, network: Any) -> None:
+        self.v = self._make_learner(1, self.kappa, network)
+
+    def act(self, obs: Any) -> Any:
+        self._begin(obs)
+        if self.policy is not None:
+            return self.policy(obs)
+        if isinstance(self.action_space, gym.spaces.Discrete):
+            return int(self.rng.integers(self.action_space.n))
+        return self.rng.uniform(self.action_space.low, self.action_space.high).astype(self.action_space.dtype)
+
+    def observe(self, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> StepInfo:
+        s_next, c = self._advance(reward, next_obs, terminated, truncated)
+        s = self._state
+        done = terminated or truncated
+        v_s = self.v.forward(s)[0]
+        delta = c + self.gamma * (1 - done) * self.v.evaluate(s_next)[0] - v_s
+        update = self.v.update(np.ones(1), delta, reset=done)
+        overshot = None
+        if self.track_overshoot:
+            delta_after = c + self.gamma * (1 - done) * self.v.evaluate(s_next)[0] - self.v.evaluate(s)[0]
+            overshot = self._overshot(delta, delta_after)
+        self._finish(s_next, next_obs, done)
+        return StepInfo(float(delta), update.step_size, update.bound_active, overshot, value=float(v_s))
+
+    def _predict(self, state: np.ndarray, deterministic: bool) -> float:
+        return float(self.v.evaluate(state)[0])

@@ -1,0 +1,162 @@
+"""Domains of the paper and ``make_env``: the id tells the domain, the domain tells the pipeline."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, replace
+
+import gymnasium as gym
+import numpy as np
+
+from streamrl.envs.preprocessing import PreprocessingConfig
+
+CLASSIC_EPISODE_LIMIT = 10_000
+DMC_TIME_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    network: str  # NetworkSpec kind
+    hidden: tuple[int, ...]  # MLP widths for control agents (Stream TD always uses 128, 128)
+    preprocessing: PreprocessingConfig
+    exploration_fraction: float  # of the step budget, for Q and SARSA
+    reference_steps: int  # the step budget of the paper's runs
+    extra: str | None  # the pip extra that installs the domain
+
+
+DOMAINS = {
+    "classic": Domain("classic", "mlp", (32, 32), PreprocessingConfig(time_limit=CLASSIC_EPISODE_LIMIT),
+                      0.05, 500_000, None),
+    "mujoco": Domain("mujoco", "mlp", (128, 128), PreprocessingConfig(time_limit=1000), 0.05, 2_000_000, "mujoco"),
+    "dmc": Domain("dmc", "mlp", (128, 128), PreprocessingConfig(time_limit=DMC_TIME_LIMIT), 0.05, 2_000_000, "dmc"),
+    "minatar": Domain("minatar", "minatar_cnn", (), PreprocessingConfig(channels_last=True), 0.2, 5_000_000,
+                      "minatar"),
+    "atari": Domain("atari", "atari_cnn", (), PreprocessingConfig(frame_stack=4), 0.05, 10_000_000, "atari"),
+}
+
+
+class MissingDependencyError(ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
+def _register(domain: str) -> None:
+    """Make the Gymnasium ids of an optional domain known (each package registers on request)."""
+    extra = DOMAINS[domain].extra
+    try:
+        if domain == "minatar":
+            import minatar.gym
+            if "MinAtar/Breakout-v1" not in gym.registry:
+                minatar.gym.register_envs()
+        elif domain == "atari":
+            import ale_py
+            gym.register_envs(ale_py)
+        elif domain == "dmc":
+            import shimmy
+            gym.register_envs(shimmy)
+        elif domain == "mujoco":
+            import mujoco  # noqa: F401
+    except ImportError as e:
+        raise MissingDependencyError(f"{domain} environments need the '{extra}' extra: "
+                                     f"pip install 'streamrl[{extra}]' ({e})") from None
+
+
+def domain_of(env_id: str) -> str:
+    """The domain name of a Gymnasium id: atari, minatar, dmc, mujoco or classic."""
+    if env_id.endswith("NoFrameskip-v4") or env_id.startswith("ALE/"):
+        return "atari"
+    if env_id.startswith("MinAtar/"):
+        return "minatar"
+    if env_id.startswith("dm_control/"):
+        return "dmc"
+    spec = gym.registry.get(env_id)
+    entry = str(spec.entry_point) if spec is not None else ""
+    if "gymnasium.envs.mujoco" in entry:
+        return "mujoco"
+    return "classic"
+
+
+def _unknown_id(env_id: str) -> ValueError:
+    for domain in ("minatar", "atari", "dmc"):
+        try:
+            _register(domain)
+        except MissingDependencyError:
+            pass
+    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; see gymnasium.registry for the known ids"
+    return ValueError(f"unknown environment id {env_id!r}{hint}")
+
+
+def check_spaces(env: gym.Env, env_id: str) -> None:
+    for what, space in (("observation", env.observation_space), ("action", env.action_space)):
+        if not isinstance(space, (gym.spaces.Box, gym.spaces.Discrete)):
+            raise ValueError(f"{env_id}: {type(space).__name__} {what} spaces are not supported; "
+                             "streamrl handles Box and Discrete spaces (flatten the space with a wrapper first)")
+
+
+def make_env(env_id: str, seed: int | None = None, normalize: bool = False, gamma: float = 0.99,
+             **options) -> gym.Env:
+    """Make ``env_id`` with its domain's environment-side pipeline (STREAM_X.md, "Environment
+    pipelines"): flattening, episode statistics (``info["episode"]`` with raw returns), action
+    clipping, Atari frame processing.
+
+    The learning-side stages (observation normalization, reward scaling, time information, the
+    Atari frame stack) live inside the agents, which save them with their weights. For the full
+    pipeline as an env on its own (to use without a streamrl agent), pass ``normalize=True``.
+    ``options`` go to ``gymnasium.make``.
+    """
+    domain = domain_of(env_id)
+    if domain != "classic":
+        _register(domain)
+    if env_id not in gym.registry:
+        raise _unknown_id(env_id)
+    if domain == "classic":
+        options.setdefault("max_episode_steps", CLASSIC_EPISODE_LIMIT)
+    if domain == "atari":
+        options.setdefault("obs_type", "grayscale")
+    env = gym.make(env_id, **options)
+    if domain in ("classic", "mujoco", "dmc"):
+        if isinstance(env.observation_space, gym.spaces.Dict):
+            env = gym.wrappers.FlattenObservation(env)
+        check_spaces(env, env_id)
+        env = gym.wrappers.RecordEpisodeStatistics(env)
+        if isinstance(env.action_space, gym.spaces.Box):
+            env = gym.wrappers.ClipAction(env)
+    elif domain == "minatar":
+        env = gym.wrappers.RecordEpisodeStatistics(env)
+    else:
+        from streamrl.envs.atari import atari_pipeline
+        env = atari_pipeline(env)
+    if seed is not None:  # seeded before the learning-side stages, so no statistic sees this reset
+        env.action_space.seed(seed)
+        env.reset(seed=seed)
+    if normalize:
+        env = learning_side_wrappers(env, preprocessing_for(env, domain), gamma)
+    return env
+
+
+def preprocessing_for(env: gym.Env, domain: str) -> PreprocessingConfig:
+    """The domain's learning-side stages, with the time limit read from the env where it has one."""
+    config = DOMAINS[domain].preprocessing
+    if config.time_limit and domain in ("classic", "mujoco"):
+        limit = env.spec.max_episode_steps if env.spec is not None else None
+        config = replace(config, time_limit=limit or config.time_limit)
+    return config
+
+
+def learning_side_wrappers(env: gym.Env, config: PreprocessingConfig, gamma: float) -> gym.Env:
+    from streamrl.envs.wrappers import AddTimeInfo, NormalizeObservation, ScaleReward
+
+    if config.normalize_observation:
+        env = NormalizeObservation(env)
+    if config.channels_last:
+        shape = env.observation_space.shape
+        env = gym.wrappers.TransformObservation(
+            env, lambda o: np.moveaxis(o, -1, 0), gym.spaces.Box(-np.inf, np.inf, (shape[-1], *shape[:-1]), np.float32))
+    if config.frame_stack:
+        env = gym.wrappers.FrameStackObservation(env, config.frame_stack, padding_type="reset")
+    if config.scale_reward:
+        env = ScaleReward(env, gamma)
+    if config.time_limit:
+        env = AddTimeInfo(env, config.time_limit)
+    return env

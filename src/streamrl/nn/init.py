@@ -1,0 +1,34 @@
+"""Sparse initialization (STREAM_X.md, technique 3)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def sparse_uniform(shape: tuple[int, ...], sparsity: float, rng: np.random.Generator) -> np.ndarray:
+    """Weights ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` with exactly ``ceil(sparsity * fan_in)``
+    zeros per output unit, chosen without replacement. ``shape`` is (out, in) or (out, in, kh, kw).
+    """
+    if not 0.0 <= sparsity < 1.0:
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+    fan_out, fan_in = shape[0], int(np.prod(shape[1:]))
+    bound = 1.0 / math.sqrt(fan_in)
+    weights = rng.uniform(-bound, bound, size=(fan_out, fan_in))
+    n_zeros = math.ceil(sparsity * fan_in)
+    for row in weights:
+        row[rng.permutation(fan_in)[:n_zeros]] = 0.0
+    return weights.reshape(shape).astype(np.float32)
+
+
+def sparse_init_(tensor, sparsity: float = 0.9, rng: np.random.Generator | None = None):
+    """In-place sparse initialization of a torch weight tensor (2-D linear or 4-D conv)."""
+    import torch
+
+    if tensor.dim() not in (2, 4):
+        raise ValueError(f"sparse_init_ expects a 2-D (linear) or 4-D (conv) weight, got {tensor.dim()}-D")
+    rng = rng if rng is not None else np.random.default_rng()
+    with torch.no_grad():
+        tensor.copy_(torch.from_numpy(sparse_uniform(tuple(tensor.shape), sparsity, rng)))
+    return tensor

@@ -1,0 +1,87 @@
+"""The paper's networks (STREAM_X.md, "Networks"), built from a plain description.
+
+A :class:`NetworkSpec` says what the network is; :func:`build_torch_network` makes the torch
+module and :func:`initialize` gives it the sparse initialization from a NumPy generator, so
+every implementation of a network starts from the same numbers for the same seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from streamrl.nn.init import sparse_uniform
+
+NETWORK_KINDS = ("mlp", "minatar_cnn", "atari_cnn")
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    kind: str  # one of NETWORK_KINDS
+    input_shape: tuple[int, ...]
+    n_outputs: int
+    hidden: tuple[int, ...] = (32, 32)  # MLP hidden widths; the CNNs' dense widths are fixed
+
+    def __post_init__(self) -> None:
+        if self.kind not in NETWORK_KINDS:
+            raise ValueError(f"unknown network kind {self.kind!r}; choose one of {NETWORK_KINDS}")
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise ImportError("the torch backend needs PyTorch: pip install 'streamrl[torch]'") from e
+    return torch
+
+
+def build_torch_network(spec: NetworkSpec, sparsity: float = 0.9, rng: np.random.Generator | None = None,
+                        layer_norm: bool = True):
+    """A torch ``nn.Sequential`` for ``spec``: every hidden layer is LayerNorm then LeakyReLU."""
+    torch = _torch()
+    from torch import nn
+
+    from streamrl.nn.layers import LayerNorm
+
+    def hidden_block(layer: nn.Module) -> list[nn.Module]:
+        return [layer, LayerNorm() if layer_norm else nn.Identity(), nn.LeakyReLU(0.01)]
+
+    layers: list[nn.Module] = []
+    if spec.kind == "mlp":
+        width = int(np.prod(spec.input_shape))
+        for h in spec.hidden:
+            layers += hidden_block(nn.Linear(width, h))
+            width = h
+    elif spec.kind == "minatar_cnn":  # Conv(C->16, 3x3) -> 1024 -> 128 -> out
+        channels, height, width_px = spec.input_shape
+        layers += hidden_block(nn.Conv2d(channels, 16, 3, stride=1))
+        width = 16 * (height - 2) * (width_px - 2)
+        layers += [nn.Flatten(), *hidden_block(nn.Linear(width, 128))]
+        width = 128
+    else:  # atari_cnn: Conv(4->32,8,s5) -> Conv(32->64,4,s3) -> Conv(64->64,3,s2) -> 256 -> 256 -> out
+        channels = spec.input_shape[0]
+        layers += hidden_block(nn.Conv2d(channels, 32, 8, stride=5))
+        layers += hidden_block(nn.Conv2d(32, 64, 4, stride=3))
+        layers += hidden_block(nn.Conv2d(64, 64, 3, stride=2))
+        with torch.no_grad():
+            width = int(nn.Sequential(*layers)(torch.zeros(1, *spec.input_shape)).numel())
+        layers += [nn.Flatten(), *hidden_block(nn.Linear(width, 256))]
+        width = 256
+    layers.append(nn.Linear(width, spec.n_outputs))
+    network = nn.Sequential(*layers)
+    initialize(network, sparsity, rng if rng is not None else np.random.default_rng())
+    return network
+
+
+def initialize(module, sparsity: float, rng: np.random.Generator) -> None:
+    """Sparse weights and zero biases for every linear and conv layer, in module order."""
+    torch = _torch()
+    from torch import nn
+
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                m.weight.copy_(torch.from_numpy(sparse_uniform(tuple(m.weight.shape), sparsity, rng)))
+                if m.bias is not None:
+                    m.bias.zero_()

@@ -1,0 +1,8 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def observations():
+    rng = np.random.default_rng(123)
+    return [rng.normal(size=3) for _ in range(200)]

@@ -1,0 +1,111 @@
+"""The user-facing interface: learn / predict / save / load, step by step use, determinism."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from streamrl import StreamAC, StreamAgent, StreamQ, StreamSARSA, StreamTD, make_env
+
+
+def weights(agent):
+    return {f"{n}.{k}": v.copy() for n, l in agent.learners.items() for k, v in l.state_dict().items()}
+
+
+@pytest.mark.parametrize("cls", [StreamQ, StreamSARSA, StreamAC, StreamTD])
+def test_same_seed_same_numbers(cls):
+    runs = []
+    for _ in range(2):
+        agent = cls(make_env("CartPole-v1", seed=1), seed=1)
+        episodes = agent.learn(600)
+        runs.append((episodes, weights(agent)))
+    assert runs[0][0] == runs[1][0] and len(runs[0][0]) > 3
+    for k, v in runs[0][1].items():
+        np.testing.assert_array_equal(v, runs[1][1][k])
+
+
+@pytest.mark.parametrize("cls, env_id", [(StreamQ, "CartPole-v1"), (StreamSARSA, "CartPole-v1"),
+                                         (StreamAC, "Pendulum-v1"), (StreamTD, "CartPole-v1")])
+def test_save_load_round_trip(tmp_path, cls, env_id):
+    agent = cls(make_env(env_id, seed=0), seed=0, optimizer="adaptive")
+    agent.learn(300)
+    path = tmp_path / "agent.safetensors"
+    agent.save(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["agent.safetensors"]  # no temporary left behind
+    loaded = StreamAgent.load(path, env=make_env(env_id, seed=0))
+    assert type(loaded) is cls and loaded.num_steps == 300 and loaded.config() == agent.config()
+    for k, v in weights(agent).items():
+        np.testing.assert_array_equal(v, weights(loaded)[k])
+    np.testing.assert_array_equal(agent.preprocessor.obs_norm.stats.mean, loaded.preprocessor.obs_norm.stats.mean)
+    assert loaded.preprocessor.obs_norm.stats.mean.dtype == np.float64
+    obs, _ = make_env(env_id, seed=5).reset(seed=5)
+    a, _ = agent.predict(obs, episode_start=True)
+    b, _ = loaded.predict(obs, episode_start=True)
+    np.testing.assert_array_equal(a, b)
+    assert agent.rng.random() == loaded.rng.random()  # the RNG state travels too
+
+
+def test_load_checks_the_algorithm_and_the_format(tmp_path):
+    path = tmp_path / "q.safetensors"
+    StreamQ(make_env("CartPole-v1"), seed=0).save(path)
+    with pytest.raises(ValueError, match="holds a StreamQ agent, not a StreamAC"):
+        StreamAC.load(path)
+    bogus = tmp_path / "bogus.safetensors"
+    bogus.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    with pytest.raises(Exception):
+        StreamAgent.load(bogus)
+
+
+def test_step_by_step_without_an_env(tmp_path):
+    """A live stream: raw observations and rewards in, actions out; the agent normalizes inside."""
+    obs_space, act_space = gym.spaces.Box(-10, 10, (3,), np.float64), gym.spaces.Box(-1, 1, (2,), np.float32)
+    agent = StreamAC(observation_space=obs_space, action_space=act_space, domain="mujoco", seed=0,
+                     track_overshoot=True)
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=3) * 100 + 50  # far from normalized: the agent must see it normalized
+    for t in range(50):
+        action = agent.act(obs)
+        assert act_space.contains(action.astype(np.float32))
+        obs = rng.normal(size=3) * 100 + 50
+        info = agent.observe(float(rng.normal()), obs, False, t == 24)
+        assert np.isfinite(info.delta) and 0 < info.step_size <= 1.0 and isinstance(info.overshot, bool)
+    assert abs(agent.preprocessor.obs_norm.stats.mean.mean() - 50) < 40
+    assert agent.preprocessor.time.steps == 25  # the episode restarted after the truncation at t = 24
+    path = tmp_path / "live.safetensors"
+    agent.save(path)
+    again = StreamAgent.load(path)  # spaces come from the file
+    assert again.observation_space == obs_space and again.action_space.shape == (2,)
+
+
+def test_step_by_step_misuse_is_explained():
+    agent = StreamQ(observation_space=gym.spaces.Box(-1, 1, (2,)), action_space=gym.spaces.Discrete(2))
+    with pytest.raises(RuntimeError, match="call act"):
+        agent.observe(0.0, np.zeros(2), False, False)
+    agent.act(np.zeros(2))
+    agent.observe(0.0, np.ones(2), False, False)
+    with pytest.raises(ValueError, match="other than the next_obs"):
+        agent.act(np.zeros(2))
+    with pytest.raises(ValueError, match="non-finite reward"):
+        agent.act(np.ones(2))
+        agent.observe(float("nan"), np.ones(2), False, False)
+    with pytest.raises(ValueError, match="total_steps must be a positive integer"):
+        StreamQ(make_env("CartPole-v1")).learn(0)
+
+
+def test_stream_td_on_rows():
+    agent = StreamTD(observation_space=gym.spaces.Box(-np.inf, np.inf, (2,)), seed=0,
+                     preprocessing=None, domain="classic")
+    assert agent.preprocessing.time_limit == 10_000 and not agent.preprocessing.scale_reward
+    agent.reset(np.array([0.0, 1.0]))
+    infos = [agent.observe(1.0, np.array([t, 1.0]), False, False) for t in range(1, 300)]
+    assert infos[-1].value is not None and np.isfinite(infos[-1].value)
+
+
+def test_custom_network_and_wrong_output_size():
+    net = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    agent = StreamQ(make_env("CartPole-v1", seed=0), seed=0, network=net)
+    agent.learn(200)
+    assert agent.q.module is net
+    bad = torch.nn.Sequential(torch.nn.Linear(5, 3))
+    with pytest.raises(ValueError, match="returned shape \\(3,\\).*needs 2 outputs"):
+        StreamQ(make_env("CartPole-v1", seed=0), network=bad).learn(5)

@@ -1,0 +1,70 @@
+"""Welford statistics, observation normalization, reward scaling and the time feature, by hand."""
+
+import numpy as np
+import pytest
+
+from streamrl.envs import ObservationNormalizer, PreprocessingConfig, Preprocessor, RewardScaler, RunningMeanStd
+from streamrl.envs.normalization import ObservationTrace
+
+
+def test_welford_first_samples_and_sample_variance():
+    stats = RunningMeanStd(())
+    stats.update(1.0)
+    assert stats.mean == 1.0 and stats.var == 1.0  # variance is 1 until two samples exist
+    stats.update(3.0)
+    assert stats.mean == 2.0 and stats.var == 2.0  # p = (3-1)(3-2) = 2; var = 2 / 1
+    stats.update(8.0)
+    assert stats.mean == 4.0 and stats.var == 13.0  # p = 2 + (8-2)(8-4) = 26; var = 26 / 2
+
+
+def test_welford_is_float64():
+    stats = RunningMeanStd((1,))
+    for x in (1e8, 1e8 + 1):  # float32 cannot hold 1e8 + 0.5
+        stats.update(np.array([x], dtype=np.float32) if x == 1e8 else np.array([x]))
+    assert stats.mean.dtype == np.float64 and stats.var.dtype == np.float64
+    assert stats.mean[0] == 1e8 + 0.5 and stats.var[0] == 0.5
+
+
+def test_observation_normalizer_uses_stats_including_current():
+    norm = ObservationNormalizer((1,))
+    assert norm(np.array([2.0]))[0] == 0.0  # mean 2, var 1
+    assert norm(np.array([4.0]))[0] == pytest.approx(1 / np.sqrt(2 + 1e-8), rel=1e-12)  # mean 3, var 2
+
+
+def test_reward_scaling_across_episode_boundary():
+    scaler = RewardScaler(gamma=0.5)
+    # u1 = 1 -> stats {1}, var 1
+    assert scaler(1.0, done=False) == pytest.approx(1 / np.sqrt(1 + 1e-8), rel=1e-12)
+    # done at this step: u2 = 0.5 * (1 - 1) * 1 + 2 = 2 -> stats {1, 2}, var 0.5
+    assert scaler(2.0, done=True) == pytest.approx(2 / np.sqrt(0.5 + 1e-8), rel=1e-12)
+    assert scaler.trace == 2.0
+    # u3 = 0.5 * 2 + 4 = 5 -> stats {1, 2, 5}: mean 8/3, var 13/3 (not centred: r / std)
+    assert scaler(4.0, done=False) == pytest.approx(4 / np.sqrt(13 / 3 + 1e-8), rel=1e-12)
+    assert scaler.trace == 5.0
+
+
+def test_time_feature_and_preprocessor_order():
+    pre = Preprocessor((1,), gamma=0.99, config=PreprocessingConfig(time_limit=4, scale_reward=False))
+    first = pre.reset(np.array([2.0]))
+    assert first.tolist() == [0.0, -0.5]  # normalized obs, then the time feature
+    times = [pre.step(np.array([2.0]), 0.0, False, False)[0][-1] for _ in range(4)]
+    assert times == [-0.25, 0.0, 0.25, 0.5]
+    assert pre.reset(np.array([2.0]))[-1] == -0.5
+    assert pre.output_shape == (2,)
+
+
+def test_frame_stack_after_normalization_and_channels_first():
+    pre = Preprocessor((2, 2, 3), 0.99, PreprocessingConfig(channels_last=True, scale_reward=False))
+    assert pre.output_shape == (3, 2, 2)
+    obs = np.arange(12.0).reshape(2, 2, 3)
+    assert np.array_equal(pre.reset(obs), np.zeros((3, 2, 2)))
+    stack = Preprocessor((2,), 0.99, PreprocessingConfig(frame_stack=3, normalize_observation=False))
+    assert stack.reset(np.array([1.0, 2.0])).tolist() == [[1, 2]] * 3  # the reset frame repeated
+    assert stack.step(np.array([3.0, 4.0]), 0.0, False, False)[0].tolist() == [[1, 2], [1, 2], [3, 4]]
+
+
+def test_observation_trace_is_bias_corrected():
+    trace = ObservationTrace((1,), beta=0.9)
+    assert trace(np.array([5.0]))[0] == pytest.approx(5.0)  # 0.5 / (1 - 0.9)
+    # z = 0.9 * 0.5 + 0.1 * 1 = 0.55; 0.55 / (1 - 0.81) = 2.8947...
+    assert trace(np.array([1.0]))[0] == pytest.approx(0.55 / 0.19)

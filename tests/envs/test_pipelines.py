@@ -1,0 +1,104 @@
+"""Every domain's pipeline on its real environment, with its agent, for 1,000 steps."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from streamrl import StreamAC, StreamQ, StreamTD, make_env
+from streamrl.envs import domain_of
+
+# env id, agent, env observation shape, what the network sees (documented in the README)
+CASES = [
+    ("CartPole-v1", StreamQ, (4,), (5,)),  # + time feature
+    ("Acrobot-v1", StreamAC, (6,), (7,)),
+    ("HalfCheetah-v5", StreamAC, (17,), (18,)),
+    ("dm_control/cheetah-run-v0", StreamAC, (17,), (18,)),  # position + velocity, flattened
+    ("MinAtar/Breakout-v1", StreamQ, (10, 10, 4), (4, 10, 10)),  # channels first
+    ("BreakoutNoFrameskip-v4", StreamQ, (84, 84), (4, 84, 84)),  # 4 normalized frames stacked
+]
+
+
+@pytest.mark.parametrize("env_id, agent_cls, env_shape, state_shape", CASES, ids=[c[0] for c in CASES])
+def test_domain_runs_its_agent(env_id, agent_cls, env_shape, state_shape):
+    env = make_env(env_id, seed=0)
+    assert env.observation_space.shape == env_shape
+    agent = agent_cls(env, seed=0)
+    assert agent.preprocessor.output_shape == state_shape
+    seen = []
+    agent.learn(1000, callback=lambda a, info, ep: seen.append((a._state, info.delta)))
+    states = [s for s, _ in seen if s is not None]
+    assert states and all(s.shape == state_shape and np.isfinite(s).all() for s in states)
+    assert all(np.isfinite(d) for _, d in seen)
+    assert agent.num_steps == 1000
+    for learner in agent.learners.values():
+        assert all(np.isfinite(v).all() for v in learner.state_dict().values())
+
+
+def test_domains_are_recognised():
+    assert [domain_of(c[0]) for c in CASES] == ["classic", "classic", "mujoco", "dmc", "minatar", "atari"]
+    assert domain_of("Pendulum-v1") == "classic"
+
+
+def test_atari_life_loss_is_terminal_but_episode_return_is_the_game():
+    env = make_env("BreakoutNoFrameskip-v4", seed=0)
+    env.reset(seed=0)
+    lives_terminals, game_overs = 0, 0
+    for _ in range(3000):
+        _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        if terminated or truncated:
+            if "episode" in info:
+                game_overs += 1
+            else:
+                lives_terminals += 1
+            env.reset()
+    assert lives_terminals >= 4 * game_overs and game_overs >= 1  # Breakout has 5 lives
+
+
+def test_classic_episode_limit_is_raised_and_time_feature_follows_it():
+    env = make_env("CartPole-v1")
+    assert env.spec.max_episode_steps == 10_000
+    assert StreamQ(env).preprocessing.time_limit == 10_000
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "MinAtar/Breakout-v1"])
+def test_normalized_env_matches_the_agent_preprocessing(env_id):
+    """make_env(normalize=True) and the agent's own stages are one implementation: same numbers."""
+    wrapped, raw = make_env(env_id, seed=3, normalize=True), make_env(env_id, seed=3)
+    agent = StreamTD(raw, seed=0)  # TD: learning-side stages without reward scaling
+    agent_scaled = StreamQ(make_env(env_id, seed=3), seed=0)
+    obs_w, _ = wrapped.reset(seed=3)
+    obs_r, _ = raw.reset(seed=3)
+    np.testing.assert_array_equal(obs_w, agent_scaled.preprocessor.reset(obs_r))
+    for t in range(200):
+        action = t % raw.action_space.n
+        obs_w, rew_w, term, trunc, _ = wrapped.step(action)
+        obs_r, rew_r, term_r, trunc_r, _ = raw.step(action)
+        state, scaled = agent_scaled.preprocessor.step(obs_r, rew_r, term_r, trunc_r)
+        np.testing.assert_array_equal(obs_w, state)
+        assert rew_w == scaled
+        if term or trunc:
+            obs_w, _ = wrapped.reset()
+            obs_r, _ = raw.reset()
+            np.testing.assert_array_equal(obs_w, agent_scaled.preprocessor.reset(obs_r))
+    assert agent.preprocessing.scale_reward is False
+
+
+def test_agent_refuses_an_env_that_already_normalizes():
+    with pytest.raises(ValueError, match="already wrapped in streamrl.envs.AddTimeInfo"):
+        StreamQ(make_env("CartPole-v1", normalize=True))
+
+
+def test_unknown_id_suggests_close_ids():
+    with pytest.raises(ValueError, match="did you mean .*CartPole-v1"):
+        make_env("CartPole-v9")
+
+
+@pytest.mark.parametrize("space", [gym.spaces.MultiDiscrete([2, 3]), gym.spaces.Tuple([gym.spaces.Discrete(2)])])
+def test_unsupported_action_spaces(space):
+    with pytest.raises(ValueError, match="not supported"):
+        StreamAC(observation_space=gym.spaces.Box(-1, 1, (3,)), action_space=space)
+
+
+def test_q_needs_discrete_actions():
+    with pytest.raises(ValueError, match="needs a Discrete action space.*StreamAC"):
+        StreamQ(make_env("Pendulum-v1"))

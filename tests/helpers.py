@@ -1,0 +1,26 @@
+"""Shared test helpers: plain preprocessing and autograd-computed expectations."""
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from streamrl.envs import PreprocessingConfig
+
+# Learning-side stages off, so the tests can follow the algorithm's own arithmetic.
+PLAIN = PreprocessingConfig(normalize_observation=False, scale_reward=False, time_limit=None)
+OBS_SPACE = gym.spaces.Box(-5.0, 5.0, (3,), np.float64)
+
+
+def output_grads(module: torch.nn.Module, state: np.ndarray, f) -> list[torch.Tensor]:
+    """grad_w f(module(state)) by autograd, at the module's current weights."""
+    out = module(torch.as_tensor(state, dtype=torch.float32)[None])[0]
+    return [g.clone() for g in torch.autograd.grad(f(out), list(module.parameters()))]
+
+
+def params(module: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def assert_update(before, after, step: float, trace) -> None:
+    for b, a, z in zip(before, after, trace):
+        torch.testing.assert_close(a, b + step * z, rtol=1e-4, atol=1e-6)

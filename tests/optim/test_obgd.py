@@ -1,0 +1,87 @@
+"""ObGD and AdaptiveObGD against numbers worked out by hand.
+
+Setup for every case: parameters w = [0.5, -1.0], f(w) = w . x, so grad f = x;
+lr = 1, gamma * lambda = 0.99 * 0.8 = 0.792, kappa = 2.
+"""
+
+import math
+
+import pytest
+import torch
+
+from streamrl.optim import AdaptiveObGD, ObGD
+
+
+def make(cls, **kw):
+    w = torch.nn.Parameter(torch.tensor([0.5, -1.0], dtype=torch.float64))
+    return w, cls([w], lr=1.0, gamma=0.99, lamda=0.8, kappa=2.0, **kw)
+
+
+def step(w, opt, x, delta, reset=False):
+    opt.zero_grad()
+    (-(w * torch.tensor(x, dtype=torch.float64)).sum()).backward()  # backward on -f
+    opt.step(delta, reset=reset)
+
+
+def trace(opt, w):
+    return (-opt.state[w]["eligibility_trace"]).tolist()  # the optimizer stores -z
+
+
+def test_obgd_bound_inactive():
+    w, opt = make(ObGD)
+    step(w, opt, [0.1, 0.2], delta=0.5)
+    # z = [0.1, 0.2]; M = 1 * 2 * max(0.5, 1) * 0.3 = 0.6 <= 1, so a' = 1; w += 1 * 0.5 * z
+    assert w.tolist() == pytest.approx([0.55, -0.9], abs=1e-12)
+    assert trace(opt, w) == pytest.approx([0.1, 0.2], abs=1e-12)
+    assert opt.last_step_size == 1.0 and opt.last_bound_active is False
+
+
+def test_obgd_bound_active_then_reset():
+    w, opt = make(ObGD)
+    step(w, opt, [0.1, 0.2], delta=0.5)
+    step(w, opt, [1.0, 2.0], delta=-3.0, reset=True)
+    # z = 0.792 * [0.1, 0.2] + [1, 2] = [1.0792, 2.1584], |z|_1 = 3.2376
+    # M = 1 * 2 * 3 * 3.2376 = 19.4256 > 1, so a' = 1 / 19.4256
+    # w += a' * (-3) * z = [0.55 - 1/6, -0.9 - 1/3]
+    assert opt.last_bound_active is True
+    assert opt.last_step_size == pytest.approx(1 / 19.4256, rel=1e-12)
+    assert w.tolist() == pytest.approx([0.55 - 1 / 6, -0.9 - 1 / 3], abs=1e-12)
+    assert trace(opt, w) == [0.0, 0.0]  # cleared after the update, which used it
+
+
+def test_obgd_without_reset_keeps_trace():
+    w, opt = make(ObGD)
+    step(w, opt, [0.1, 0.2], delta=0.5)
+    step(w, opt, [1.0, 2.0], delta=-3.0)
+    assert trace(opt, w) == pytest.approx([1.0792, 2.1584], abs=1e-12)
+
+
+def test_adaptive_obgd_first_two_steps():
+    w, opt = make(AdaptiveObGD, beta2=0.999, eps=1e-8)
+    step(w, opt, [0.1, 0.2], delta=0.5)
+    # t = 1: z = [0.1, 0.2]; v = 0.001 * (0.5 z)^2 = [2.5e-6, 1e-5]; v_hat = v / 0.001 = [0.0025, 0.01]
+    # z_hat = z / sqrt(v_hat + 1e-8) = [0.1/sqrt(0.00250001), 0.2/sqrt(0.01000001)] ~ [2, 2]
+    zhat1 = [0.1 / math.sqrt(0.0025 + 1e-8), 0.2 / math.sqrt(0.01 + 1e-8)]
+    m1 = 2 * 1 * sum(zhat1)  # ~ 8 > 1: a' = 1/8
+    assert opt.last_step_size == pytest.approx(1 / m1, rel=1e-12) and opt.last_bound_active
+    w1 = [0.5 + 0.5 * zhat1[0] / m1, -1.0 + 0.5 * zhat1[1] / m1]
+    assert w1 == pytest.approx([0.625, -0.875], abs=1e-6)
+    assert w.tolist() == pytest.approx(w1, abs=1e-12)
+
+    step(w, opt, [1.0, 2.0], delta=-3.0)
+    # t = 2: z = [1.0792, 2.1584]; v = 0.999 v + 0.001 (-3 z)^2; v_hat = v / (1 - 0.999^2)
+    v = [0.999 * 2.5e-6 + 0.001 * 3.2376**2, 0.999 * 1e-5 + 0.001 * 6.4752**2]
+    v_hat = [vi / (1 - 0.999**2) for vi in v]
+    zhat2 = [1.0792 / math.sqrt(v_hat[0] + 1e-8), 2.1584 / math.sqrt(v_hat[1] + 1e-8)]
+    m2 = 2 * 3 * sum(zhat2)
+    assert opt.last_step_size == pytest.approx(1 / m2, rel=1e-12)
+    expected = [w1[0] - 3 * zhat2[0] / m2, w1[1] - 3 * zhat2[1] / m2]
+    assert w.tolist() == pytest.approx(expected, abs=1e-12)
+    assert opt.state[w]["v"].tolist() == pytest.approx(v, rel=1e-12)
+    assert opt.counter == 2
+
+
+def test_obgd_rejects_several_groups():
+    a, b = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
+    with pytest.raises(ValueError, match="single parameter group"):
+        ObGD([{"params": [a]}, {"params": [b]}])
