@@ -102,3 +102,10 @@ def test_unsupported_action_spaces(space):
 def test_q_needs_discrete_actions():
     with pytest.raises(ValueError, match="needs a Discrete action space.*StreamAC"):
         StreamQ(make_env("Pendulum-v1"))
+
+
+def test_discrete_observations_become_one_hot():
+    env = make_env("FrozenLake-v1", seed=0)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (16,) and obs.sum() == 1
+    StreamQ(env, seed=0).learn(50)

@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from streamrl.algorithms.base import StepInfo, StreamAgent
+from streamrl.algorithms.td import td_update
 from streamrl.nn.policies import GaussianPolicy, SoftmaxPolicy
 
 
@@ -50,16 +51,10 @@ class StreamAC(StreamAgent):
         s_next, r = self._advance(reward, next_obs, terminated, truncated)
         s = self._state
         done = terminated or truncated
-        v_s = self.critic.forward(s)[0]
-        delta = r + self.gamma * (1 - done) * self.critic.evaluate(s_next)[0] - v_s
-        critic = self.critic.update(np.ones(1), delta, reset=done)
+        _, delta, critic, overshot = td_update(self, self.critic, s, r, s_next, done)  # the critic is Stream TD
         entropy_coef = self.entropy_coef * np.sign(delta)
         actor = self.actor.update(self.policy.objective_grad(self.actor_out, self.action, entropy_coef), delta,
                                   reset=done)
-        overshot = None
-        if self.track_overshoot:
-            delta_after = r + self.gamma * (1 - done) * self.critic.evaluate(s_next)[0] - self.critic.evaluate(s)[0]
-            overshot = self._overshot(delta, delta_after)
         self._finish(s_next, next_obs, done)
         return StepInfo(float(delta), critic.step_size, critic.bound_active, overshot,
                         actor_step_size=actor.step_size, actor_bound_active=actor.bound_active)

@@ -10,6 +10,21 @@ import numpy as np
 
 from streamrl.algorithms.base import StepInfo, StreamAgent
 from streamrl.envs.preprocessing import PreprocessingConfig
+from streamrl.nn.learner import Learner, UpdateInfo
+
+
+def td_update(agent: StreamAgent, v: Learner, s: np.ndarray, c: float, s_next: np.ndarray,
+              done: bool) -> tuple[float, float, UpdateInfo, bool | None]:
+    """One Stream TD(lambda) step of a state-value learner (also Stream AC's critic).
+    Returns v(s) before the update, delta, what the update did, and whether it overshot."""
+    v_s = v.forward(s)[0]
+    delta = c + agent.gamma * (1 - done) * v.evaluate(s_next)[0] - v_s
+    update = v.update(np.ones(1), delta, reset=done)  # f = v(s); traces cleared at an episode end
+    overshot = None
+    if agent.track_overshoot:
+        delta_after = c + agent.gamma * (1 - done) * v.evaluate(s_next)[0] - v.evaluate(s)[0]
+        overshot = agent._overshot(delta, delta_after)
+    return v_s, delta, update, overshot
 
 
 class StreamTD(StreamAgent):
@@ -51,13 +66,7 @@ class StreamTD(StreamAgent):
         s_next, c = self._advance(reward, next_obs, terminated, truncated)
         s = self._state
         done = terminated or truncated
-        v_s = self.v.forward(s)[0]
-        delta = c + self.gamma * (1 - done) * self.v.evaluate(s_next)[0] - v_s
-        update = self.v.update(np.ones(1), delta, reset=done)
-        overshot = None
-        if self.track_overshoot:
-            delta_after = c + self.gamma * (1 - done) * self.v.evaluate(s_next)[0] - self.v.evaluate(s)[0]
-            overshot = self._overshot(delta, delta_after)
+        v_s, delta, update, overshot = td_update(self, self.v, s, c, s_next, done)
         self._finish(s_next, next_obs, done)
         return StepInfo(float(delta), update.step_size, update.bound_active, overshot, value=float(v_s))
 

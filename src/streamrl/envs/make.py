@@ -116,8 +116,10 @@ def make_env(env_id: str, seed: int | None = None, normalize: bool = False, gamm
         options.setdefault("obs_type", "grayscale")
     env = gym.make(env_id, **options)
     if domain in ("classic", "mujoco", "dmc"):
-        if isinstance(env.observation_space, gym.spaces.Dict):
-            env = gym.wrappers.FlattenObservation(env)
+        space = env.observation_space
+        if (domain == "dmc" and isinstance(space, gym.spaces.Dict)) or isinstance(space, gym.spaces.Discrete) or (
+                isinstance(space, gym.spaces.Box) and len(space.shape) != 1):
+            env = gym.wrappers.FlattenObservation(env)  # Dict: concatenated; Discrete: one-hot
         check_spaces(env, env_id)
         env = gym.wrappers.RecordEpisodeStatistics(env)
         if isinstance(env.action_space, gym.spaces.Box):

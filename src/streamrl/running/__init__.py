@@ -1,0 +1,1 @@
+"""Running agents: throughput measurement (training loops live on the agents' ``learn``)."""
