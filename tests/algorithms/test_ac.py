@@ -43,6 +43,10 @@ def test_one_update_of_both_networks(action_space, reward, observations):
     info = agent.observe(reward, observations[1], False, False)
 
     assert info.delta == pytest.approx(expected_delta, rel=1e-5)
+    # ObGD's bound with kappa = 2 for the critic and 3 for the actor, on the first trace z = grad f
+    for step, kappa, grads in ((info.step_size, 2.0, g_critic), (info.actor_step_size, 3.0, g_actor)):
+        bound = kappa * max(abs(expected_delta), 1.0) * sum(float(g.abs().sum()) for g in grads)
+        assert step == pytest.approx(1.0 / bound if bound > 1 else 1.0, rel=1e-4)
     assert np.sign(info.delta) == sign
     assert_update(critic_before, params(critic), info.step_size * info.delta, g_critic)
     assert_update(actor_before, params(actor), info.actor_step_size * info.delta, g_actor)

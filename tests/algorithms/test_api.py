@@ -34,15 +34,41 @@ def test_save_load_round_trip(tmp_path, cls, env_id):
     assert [p.name for p in tmp_path.iterdir()] == ["agent.safetensors"]  # no temporary left behind
     loaded = StreamAgent.load(path, env=make_env(env_id, seed=0))
     assert type(loaded) is cls and loaded.num_steps == 300 and loaded.config() == agent.config()
-    for k, v in weights(agent).items():
-        np.testing.assert_array_equal(v, weights(loaded)[k])
+    for k, v in weights(agent).items():  # traces are cleared: the loaded agent starts a new episode
+        np.testing.assert_array_equal(v if "eligibility_trace" not in k else 0 * v, weights(loaded)[k])
     np.testing.assert_array_equal(agent.preprocessor.obs_norm.stats.mean, loaded.preprocessor.obs_norm.stats.mean)
+    np.testing.assert_array_equal(agent.preprocessor.obs_norm.stats.var, loaded.preprocessor.obs_norm.stats.var)
     assert loaded.preprocessor.obs_norm.stats.mean.dtype == np.float64
+    if agent.preprocessor.reward_scaler is not None:
+        assert loaded.preprocessor.reward_scaler.trace == agent.preprocessor.reward_scaler.trace
+        assert loaded.preprocessor.reward_scaler.stats.var == agent.preprocessor.reward_scaler.stats.var
     obs, _ = make_env(env_id, seed=5).reset(seed=5)
     a, _ = agent.predict(obs, episode_start=True)
     b, _ = loaded.predict(obs, episode_start=True)
     np.testing.assert_array_equal(a, b)
     assert agent.rng.random() == loaded.rng.random()  # the RNG state travels too
+
+
+def test_loaded_agent_starts_a_new_episode_with_clear_traces(tmp_path):
+    agent = StreamQ(make_env("CartPole-v1", seed=0), seed=0)
+    agent.learn(30)  # mid-episode: traces are non-zero
+    assert agent._state is not None and any((z != 0).any() for z in agent.q.traces())
+    agent.save(tmp_path / "a.safetensors")
+    loaded = StreamQ.load(tmp_path / "a.safetensors", env=make_env("CartPole-v1"))
+    assert all((z == 0).all() for z in loaded.q.traces())
+    epsilon = loaded.epsilon
+    loaded.learn(50)
+    assert loaded.num_steps == 80 and loaded.epsilon <= epsilon  # the schedule continues, it never rises
+
+
+def test_predict_does_not_disturb_training():
+    runs = []
+    for evaluate in (False, True):
+        agent = StreamAC(make_env("CartPole-v1", seed=0), seed=0)
+        if evaluate:
+            agent.predict(np.zeros(4), deterministic=False)
+        runs.append(agent.learn(300))
+    assert runs[0] == runs[1]
 
 
 def test_load_checks_the_algorithm_and_the_format(tmp_path):
@@ -52,8 +78,13 @@ def test_load_checks_the_algorithm_and_the_format(tmp_path):
         StreamAC.load(path)
     bogus = tmp_path / "bogus.safetensors"
     bogus.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="header|metadata|not a streamrl agent file|Error"):
         StreamAgent.load(bogus)
+    other = tmp_path / "other.safetensors"
+    from safetensors.numpy import save_file
+    save_file({"x": np.zeros(2)}, str(other), metadata={"format": "something-else"})
+    with pytest.raises(ValueError, match="not a streamrl agent file"):
+        StreamAgent.load(other)
 
 
 def test_step_by_step_without_an_env(tmp_path):
@@ -80,6 +111,9 @@ def test_step_by_step_without_an_env(tmp_path):
 def test_step_by_step_misuse_is_explained():
     agent = StreamQ(observation_space=gym.spaces.Box(-1, 1, (2,)), action_space=gym.spaces.Discrete(2))
     with pytest.raises(RuntimeError, match="call act"):
+        agent.observe(0.0, np.zeros(2), False, False)
+    agent.reset(np.zeros(2))
+    with pytest.raises(RuntimeError, match="call act\\(obs\\) before observe"):  # reset alone is not enough
         agent.observe(0.0, np.zeros(2), False, False)
     agent.act(np.zeros(2))
     agent.observe(0.0, np.ones(2), False, False)

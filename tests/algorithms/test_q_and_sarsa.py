@@ -2,6 +2,7 @@
 
 import gymnasium as gym
 import numpy as np
+import pytest
 import torch
 
 from streamrl import StreamQ, StreamSARSA
@@ -81,6 +82,17 @@ def test_sarsa_bootstraps_on_the_action_it_then_takes(observations):
         a1 = agent.act(observations[1])
         if a1 != int(np.argmax(q1)):  # distinguishes SARSA from Q-learning
             break
+    else:
+        pytest.fail("no seed gave a non-greedy next action")
     assert abs(info.delta - (1.0 + 0.99 * q1[a1] - q_sa)) < 1e-5
-    assert all((z != 0).any() for z in agent.q.traces()[:1])  # kept: not an episode end
     assert a0 in range(4)
+
+
+def test_sarsa_keeps_traces_after_nongreedy_actions(observations):
+    agent = q_agent(0, StreamSARSA, epsilon=1.0)
+    obs = observations[0]
+    for t in range(1, 30):
+        agent.act(obs)
+        obs = observations[t]
+        agent.observe(0.1, obs, False, False)
+    assert all((z != 0).any() for z in agent.q.traces()[0::2])  # every weight tensor's trace survives

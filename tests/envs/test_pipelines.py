@@ -64,7 +64,6 @@ def test_classic_episode_limit_is_raised_and_time_feature_follows_it():
 def test_normalized_env_matches_the_agent_preprocessing(env_id):
     """make_env(normalize=True) and the agent's own stages are one implementation: same numbers."""
     wrapped, raw = make_env(env_id, seed=3, normalize=True), make_env(env_id, seed=3)
-    agent = StreamTD(raw, seed=0)  # TD: learning-side stages without reward scaling
     agent_scaled = StreamQ(make_env(env_id, seed=3), seed=0)
     obs_w, _ = wrapped.reset(seed=3)
     obs_r, _ = raw.reset(seed=3)
@@ -80,7 +79,6 @@ def test_normalized_env_matches_the_agent_preprocessing(env_id):
             obs_w, _ = wrapped.reset()
             obs_r, _ = raw.reset()
             np.testing.assert_array_equal(obs_w, agent_scaled.preprocessor.reset(obs_r))
-    assert agent.preprocessing.scale_reward is False
 
 
 def test_agent_refuses_an_env_that_already_normalizes():
@@ -109,3 +107,18 @@ def test_discrete_observations_become_one_hot():
     obs, _ = env.reset(seed=0)
     assert obs.shape == (16,) and obs.sum() == 1
     StreamQ(env, seed=0).learn(50)
+
+
+def test_continuous_actions_are_clipped_and_bounds_stay_visible():
+    env = make_env("HalfCheetah-v5", seed=0)
+    assert (env.action_space.high == 1.0).all()  # Gymnasium's ClipAction would report +inf
+    env.reset(seed=0)
+    env.step(np.full(6, 100.0, dtype=np.float32))
+    assert (env.unwrapped.data.ctrl == 1.0).all()  # MuJoCo stores ctrl as given: clipped by the wrapper
+    StreamTD(env, seed=0).learn(20)  # a random policy samples within the bounds
+
+
+def test_ale_ids_skip_frames_once():
+    env = make_env("ALE/Breakout-v5", seed=0)
+    assert env.unwrapped._frameskip == 1  # the pipeline's MaxAndSkip does the skipping
+    assert env.unwrapped.ale.getFloat("repeat_action_probability") == 0.0

@@ -61,7 +61,8 @@ class StreamAC(StreamAgent):
 
     def _predict(self, state: np.ndarray, deterministic: bool) -> Any:
         out = self.actor.evaluate(state)
-        return self._env_action(self.policy.mode(out) if deterministic else self.policy.sample(out, self.rng))
+        action = self.policy.mode(out) if deterministic else self.policy.sample(out, self.predict_rng)
+        return self._env_action(action)
 
     def _algorithm_config(self) -> dict[str, Any]:
         return {"kappa_policy": self.kappa_policy, "entropy_coef": self.entropy_coef}

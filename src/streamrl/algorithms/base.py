@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
@@ -20,6 +19,7 @@ from streamrl.envs.make import DOMAINS, domain_of, preprocessing_for
 from streamrl.envs.preprocessing import PreprocessingConfig, Preprocessor
 from streamrl.nn.learner import Learner
 from streamrl.nn.networks import NetworkSpec
+from streamrl.running.files import atomic_path
 
 FORMAT = "streamrl-agent-1"
 
@@ -78,6 +78,7 @@ class StreamAgent(ABC):
 
     algorithm: ClassVar[str]
     default_kappa: ClassVar[float] = 2.0
+    needs_action: ClassVar[bool] = True  # observe() learns about the action act() chose
 
     def __init__(self, env: gym.Env | None = None, *, observation_space: gym.Space | None = None,
                  action_space: gym.Space | None = None, domain: str | None = None, seed: int | None = None,
@@ -112,11 +113,14 @@ class StreamAgent(ABC):
         self.preprocessing = preprocessing or self._default_preprocessing(env, domain)
         self.torch_threads = torch_threads
         self.rng = np.random.default_rng(seed)
+        # predict() draws from its own generator, so evaluating never changes the training stream
+        self.predict_rng = np.random.default_rng(None if seed is None else [seed, 1])
         self.preprocessor = Preprocessor(observation_space.shape, gamma, self.preprocessing)
         self.num_steps = 0  # transitions learned from
         self.num_episodes = 0
         self.overshoot_count = 0
         self._state: np.ndarray | None = None  # processed current state; None at an episode start
+        self._acted = False
         self._last_raw: Any = None
         self._env_obs: Any = None
         self._custom_network = network is not None
@@ -156,8 +160,9 @@ class StreamAgent(ABC):
         return {k: v for k, v in vars(self).items() if isinstance(v, Learner)}
 
     # ---- the step-by-step interface -------------------------------------------------------
-    def _begin(self, obs: Any) -> np.ndarray:
+    def _begin(self, obs: Any, acting: bool = True) -> np.ndarray:
         """The processed current state; a new episode starts if the last one ended."""
+        self._acted = acting
         if self._state is None:
             self._state = self.preprocessor.reset(obs)
         elif obs is not self._last_raw and not np.array_equal(obs, self._last_raw):
@@ -167,21 +172,23 @@ class StreamAgent(ABC):
         return self._state
 
     def _advance(self, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> tuple[np.ndarray, float]:
-        if self._state is None:
-            raise RuntimeError(f"call act(obs) (or reset(obs)) before observe(): {type(self).__name__} needs "
-                               "the state the transition starts from")
+        if self._state is None or (self.needs_action and not self._acted):
+            first = "act(obs)" if self.needs_action else "reset(obs) or act(obs)"
+            raise RuntimeError(f"call {first} before observe(): {type(self).__name__} learns from the transition "
+                               "that starts at that observation")
         if not np.isfinite(reward):
             raise ValueError(f"non-finite reward {reward} at step {self.num_steps + 1}")
         return self.preprocessor.step(next_obs, reward, terminated, truncated)
 
     def _finish(self, next_state: np.ndarray, next_obs: Any, done: bool) -> None:
         self.num_steps += 1
+        self._acted = False
         self._state, self._last_raw = (None, None) if done else (next_state, next_obs)
 
     def reset(self, obs: Any) -> None:
         """Start an episode (or a stream) at ``obs``; ``act`` does this by itself after an episode end."""
         self._state = None
-        self._begin(obs)
+        self._begin(obs, acting=False)
 
     def _overshot(self, delta: float, delta_after: float) -> bool:
         overshot = delta != 0.0 and np.sign(delta_after) == -np.sign(delta)
@@ -206,7 +213,10 @@ class StreamAgent(ABC):
             raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
         self._on_learn_start(int(total_steps))
         if self._env_obs is None:
-            self._env_obs, _ = self.env.reset(seed=self.seed)
+            # a fresh agent seeds the env with its own seed; a loaded one draws a new seed, so it
+            # does not replay the episodes it has already learned from
+            env_seed = self.seed if self.num_steps == 0 or self.seed is None else int(self.rng.integers(2**31))
+            self._env_obs, _ = self.env.reset(seed=env_seed)
             self._state = None
         episodes: list[Episode] = []
         obs = self._env_obs
@@ -255,6 +265,9 @@ class StreamAgent(ABC):
         return {"num_steps": self.num_steps, "num_episodes": self.num_episodes,
                 "overshoot_count": self.overshoot_count}
 
+    def _mid_episode(self) -> bool:
+        return self._state is not None
+
     def save(self, path: str | os.PathLike) -> None:
         """Write weights, traces, optimizer and normalizer state, RNG state, counters and config
         to one safetensors file (atomically: a temporary file, then a rename)."""
@@ -269,18 +282,12 @@ class StreamAgent(ABC):
                     "env_id": self.env.spec.id if self.env is not None and self.env.spec else "",
                     "config": json.dumps(self.config()), "counters": json.dumps(self._counters()),
                     "rng": json.dumps(self.rng.bit_generator.state),
+                    "predict_rng": json.dumps(self.predict_rng.bit_generator.state),
                     "observation_space": json.dumps(_space_to_json(self.observation_space)),
                     "action_space": json.dumps(_space_to_json(self.action_space)),
-                    "custom_network": str(self._custom_network)}
-        path = os.fspath(path)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-        os.close(fd)
-        try:
+                    "custom_network": str(self._custom_network), "mid_episode": str(self._mid_episode())}
+        with atomic_path(path) as tmp:
             save_file(tensors, tmp, metadata=metadata)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
 
     @classmethod
     def load(cls, path: str | os.PathLike, env: gym.Env | None = None, network: Any = None) -> "StreamAgent":
@@ -313,6 +320,11 @@ class StreamAgent(ABC):
         agent.preprocessor.load_state_dict({k[len("preprocessor."):]: v for k, v in tensors.items()
                                             if k.startswith("preprocessor.")})
         agent.rng.bit_generator.state = json.loads(metadata["rng"])
+        agent.predict_rng.bit_generator.state = json.loads(metadata["predict_rng"])
         for k, v in json.loads(metadata["counters"]).items():
             setattr(agent, k, v)
+        if metadata.get("mid_episode") == "True":
+            # A loaded agent starts a new episode: the saved episode's traces must not carry over.
+            for learner in agent.learners.values():
+                learner.clear_traces()
         return agent

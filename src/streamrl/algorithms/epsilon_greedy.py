@@ -18,12 +18,14 @@ class EpsilonGreedyAgent(StreamAgent):
                  **kwargs: Any) -> None:
         self.epsilon_start, self.epsilon_end = epsilon_start, epsilon_end
         self.exploration_fraction = exploration_fraction
-        self.exploration_steps = exploration_steps  # None: the fraction of the learn() budget
+        self.exploration_steps = exploration_steps  # None: the fraction of the first learn() budget
         super().__init__(env, **kwargs)
         if self.exploration_fraction is None:
             self.exploration_fraction = DOMAINS[self.domain].exploration_fraction
+        # Until learn() says how long the run is, step-by-step use assumes the paper's budget.
         self._schedule_steps = exploration_steps or int(
             self.exploration_fraction * DOMAINS[self.domain].reference_steps)
+        self._schedule_fixed = exploration_steps is not None
 
     def _check_action_space(self, space: gym.Space) -> None:
         if not isinstance(space, gym.spaces.Discrete):
@@ -34,19 +36,22 @@ class EpsilonGreedyAgent(StreamAgent):
         self.q = self._make_learner(int(self.action_space.n), self.kappa, network)
 
     def _on_learn_start(self, total_steps: int) -> None:
-        if self.exploration_steps is None:
+        """The first learn() fixes the schedule's length; later calls continue it (epsilon never rises)."""
+        if not self._schedule_fixed:
             self._schedule_steps = max(1, int(self.exploration_fraction * (self.num_steps + total_steps)))
+            self._schedule_fixed = True
 
     @property
     def epsilon(self) -> float:
         slope = (self.epsilon_end - self.epsilon_start) / max(self._schedule_steps, 1)
         return max(self.epsilon_start + slope * self.num_steps, self.epsilon_end)
 
-    def epsilon_greedy(self, q_values: np.ndarray) -> tuple[int, bool]:
+    def epsilon_greedy(self, q_values: np.ndarray, rng: np.random.Generator | None = None) -> tuple[int, bool]:
         """An action and whether it is non-greedy (a random action equal to the greedy one is greedy)."""
+        rng = rng or self.rng
         greedy = int(np.argmax(q_values))
-        if self.rng.random() < self.epsilon:
-            action = int(self.rng.integers(len(q_values)))
+        if rng.random() < self.epsilon:
+            action = int(rng.integers(len(q_values)))
             return action, action != greedy
         return greedy, False
 
@@ -58,11 +63,12 @@ class EpsilonGreedyAgent(StreamAgent):
 
     def _predict(self, state: np.ndarray, deterministic: bool) -> int:
         q_values = self.q.evaluate(state)
-        return int(np.argmax(q_values)) if deterministic else self.epsilon_greedy(q_values)[0]
+        return int(np.argmax(q_values)) if deterministic else self.epsilon_greedy(q_values, self.predict_rng)[0]
 
     def _algorithm_config(self) -> dict[str, Any]:
         return {"epsilon_start": self.epsilon_start, "epsilon_end": self.epsilon_end,
                 "exploration_fraction": self.exploration_fraction, "exploration_steps": self.exploration_steps}
 
     def _counters(self) -> dict[str, Any]:
-        return {**super()._counters(), "_schedule_steps": self._schedule_steps}
+        return {**super()._counters(), "_schedule_steps": self._schedule_steps,
+                "_schedule_fixed": self._schedule_fixed}

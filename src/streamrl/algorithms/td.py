@@ -39,6 +39,7 @@ class StreamTD(StreamAgent):
     """
 
     algorithm = "td"
+    needs_action = False
 
     def __init__(self, env: gym.Env | None = None, *, policy: Callable[[Any], Any] | None = None,
                  **kwargs: Any) -> None:

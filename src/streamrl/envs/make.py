@@ -36,6 +36,14 @@ DOMAINS = {
 }
 
 
+class ClipAction(gym.ActionWrapper):
+    """Clips actions to the bounds, and (unlike Gymnasium's ClipAction) keeps the bounded action
+    space visible, so agents and random policies still know the actuator limits."""
+
+    def action(self, action):
+        return np.clip(action, self.action_space.low, self.action_space.high)
+
+
 class MissingDependencyError(ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 
@@ -114,6 +122,8 @@ def make_env(env_id: str, seed: int | None = None, normalize: bool = False, gamm
         options.setdefault("max_episode_steps", CLASSIC_EPISODE_LIMIT)
     if domain == "atari":
         options.setdefault("obs_type", "grayscale")
+        options.setdefault("frameskip", 1)  # ALE/...-v5 ids skip 4 and use sticky actions by default;
+        options.setdefault("repeat_action_probability", 0.0)  # the pipeline skips, as NoFrameskip-v4
     env = gym.make(env_id, **options)
     if domain in ("classic", "mujoco", "dmc"):
         space = env.observation_space
@@ -122,8 +132,8 @@ def make_env(env_id: str, seed: int | None = None, normalize: bool = False, gamm
             env = gym.wrappers.FlattenObservation(env)  # Dict: concatenated; Discrete: one-hot
         check_spaces(env, env_id)
         env = gym.wrappers.RecordEpisodeStatistics(env)
-        if isinstance(env.action_space, gym.spaces.Box):
-            env = gym.wrappers.ClipAction(env)
+        if domain != "classic" and isinstance(env.action_space, gym.spaces.Box):
+            env = ClipAction(env)
     elif domain == "minatar":
         env = gym.wrappers.RecordEpisodeStatistics(env)
     else:

@@ -41,6 +41,10 @@ class Learner(ABC):
         state), the bounded step ``w <- w + alpha' delta z``, then ``z <- 0`` if ``reset``."""
 
     @abstractmethod
+    def clear_traces(self) -> None:
+        """``z <- 0`` (e.g. when a loaded agent starts a new episode)."""
+
+    @abstractmethod
     def state_dict(self) -> dict[str, np.ndarray]:
         """Weights, traces and optimizer state as named arrays."""
 

@@ -53,11 +53,16 @@ class TorchLearner(Learner):
         return [-self.optimizer.state[p]["eligibility_trace"] if "eligibility_trace" in self.optimizer.state[p]
                 else torch.zeros_like(p) for p in self.module.parameters()]
 
+    def clear_traces(self) -> None:
+        for p in self.params:
+            if "eligibility_trace" in self.optimizer.state[p]:
+                self.optimizer.state[p]["eligibility_trace"].zero_()
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        state = {f"param.{k}": v.detach().numpy() for k, v in self.module.state_dict().items()}
+        state = {f"param.{k}": v.detach().numpy().copy() for k, v in self.module.state_dict().items()}
         for i, p in enumerate(self.module.parameters()):
             for key, value in self.optimizer.state[p].items():
-                state[f"optim.{i}.{key}"] = value.detach().numpy()
+                state[f"optim.{i}.{key}"] = value.detach().numpy().copy()
         if isinstance(self.optimizer, AdaptiveObGD):
             state["optim.counter"] = np.array(self.optimizer.counter)
         return state
