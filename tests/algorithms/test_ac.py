@@ -22,7 +22,8 @@ def distribution(out: torch.Tensor, action_space):
 @pytest.mark.parametrize("action_space", [gym.spaces.Discrete(3), gym.spaces.Box(-1.0, 1.0, (2,))])
 @pytest.mark.parametrize("reward", [25.0, -25.0])  # a positive and a negative delta
 def test_one_update_of_both_networks(action_space, reward, observations):
-    agent = StreamAC(observation_space=OBS_SPACE, action_space=action_space, preprocessing=PLAIN, seed=0)
+    agent = StreamAC(observation_space=OBS_SPACE, action_space=action_space, preprocessing=PLAIN, seed=0,
+                     backend="torch")
     env_action = agent.act(observations[0])
     action = torch.as_tensor(agent.action)
     s0 = agent._state
@@ -60,13 +61,14 @@ def test_entropy_term_changes_sign_with_delta(observations):
     updates = {}
     for reward in (25.0, -25.0):
         agent = StreamAC(observation_space=OBS_SPACE, action_space=gym.spaces.Discrete(3), preprocessing=PLAIN,
-                         seed=0)
+                         seed=0, backend="torch")
         agent.act(observations[0])
         before = params(agent.actor.module)
         info = agent.observe(reward, observations[1], False, False)
         updates[reward] = [(a - b) / (info.actor_step_size * info.delta) for a, b in
                            zip(params(agent.actor.module), before)]  # = the trace used
-    agent = StreamAC(observation_space=OBS_SPACE, action_space=gym.spaces.Discrete(3), preprocessing=PLAIN, seed=0)
+    agent = StreamAC(observation_space=OBS_SPACE, action_space=gym.spaces.Discrete(3), preprocessing=PLAIN, seed=0,
+                     backend="torch")
     agent.act(observations[0])
     grad_entropy = output_grads(agent.actor.module, agent._state,
                                 lambda out: torch.distributions.Categorical(logits=out).entropy())
@@ -75,7 +77,8 @@ def test_entropy_term_changes_sign_with_delta(observations):
 
 
 def test_traces_cleared_at_episode_end(observations):
-    agent = StreamAC(observation_space=OBS_SPACE, action_space=gym.spaces.Discrete(3), preprocessing=PLAIN, seed=0)
+    agent = StreamAC(observation_space=OBS_SPACE, action_space=gym.spaces.Discrete(3), preprocessing=PLAIN, seed=0,
+                     backend="torch")
     agent.act(observations[0])
     agent.observe(1.0, observations[1], False, True)  # truncation ends the episode too
     assert all((z == 0).all() for z in agent.actor.traces() + agent.critic.traces())

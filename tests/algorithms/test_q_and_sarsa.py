@@ -13,7 +13,7 @@ GAMMA_LAMBDA = 0.99 * 0.8
 
 def q_agent(seed, cls=StreamQ, epsilon=0.0):
     return cls(observation_space=OBS_SPACE, action_space=gym.spaces.Discrete(4), preprocessing=PLAIN, seed=seed,
-               epsilon_start=epsilon, epsilon_end=epsilon)
+               epsilon_start=epsilon, epsilon_end=epsilon, backend="torch")  # autograd gives the expectations
 
 
 def first_greedy_step(agent, observations):

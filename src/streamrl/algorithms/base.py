@@ -85,7 +85,7 @@ class StreamAgent(ABC):
                  gamma: float = 0.99, lamda: float = 0.8, lr: float = 1.0, kappa: float | None = None,
                  optimizer: str = "obgd", network: Any = None, hidden: tuple[int, ...] | None = None,
                  preprocessing: PreprocessingConfig | None = None, sparsity: float = 0.9,
-                 track_overshoot: bool = False, torch_threads: int | None = 1) -> None:
+                 track_overshoot: bool = False, backend: str = "auto", torch_threads: int | None = 1) -> None:
         self.env = env
         if env is not None:
             observation_space, action_space = env.observation_space, env.action_space
@@ -111,7 +111,9 @@ class StreamAgent(ABC):
         self.optimizer_name, self.sparsity, self.track_overshoot = optimizer, sparsity, track_overshoot
         self.hidden = tuple(hidden) if hidden is not None else DOMAINS[domain].hidden
         self.preprocessing = preprocessing or self._default_preprocessing(env, domain)
-        self.torch_threads = torch_threads
+        if backend not in ("auto", "fused", "torch"):
+            raise ValueError(f"unknown backend {backend!r}; choose 'auto', 'fused' or 'torch'")
+        self.backend, self.torch_threads = backend, torch_threads
         self.rng = np.random.default_rng(seed)
         # predict() draws from its own generator, so evaluating never changes the training stream
         self.predict_rng = np.random.default_rng(None if seed is None else [seed, 1])
@@ -137,16 +139,32 @@ class StreamAgent(ABC):
 
     def _make_learner(self, n_outputs: int, kappa: float, network: Any = None,
                       hidden: tuple[int, ...] | None = None) -> Learner:
-        from streamrl.nn.networks import build_torch_network
-        from streamrl.nn.torch_learner import TorchLearner
-        import torch
+        """The fused (compiled) learner for a standard network, else torch (custom modules, Atari)."""
+        spec = self._network_spec(n_outputs, hidden)
+        optimizer = dict(lr=self.lr, gamma=self.gamma, lamda=self.lamda, kappa=kappa)
+        if network is None and self.backend in ("auto", "fused"):
+            from streamrl.nn.fused_learner import FUSED_KINDS, FusedLearner
 
+            if spec.kind in FUSED_KINDS:
+                return FusedLearner(spec, self.optimizer_name, sparsity=self.sparsity, rng=self.rng, **optimizer)
+        if self.backend == "fused":
+            what = "a custom network" if network is not None else f"the {spec.kind} network"
+            raise ValueError(f"backend='fused' cannot run {what}; use backend='torch' (or 'auto')")
+        try:
+            import torch
+
+            from streamrl.nn.networks import build_torch_network
+            from streamrl.nn.torch_learner import TorchLearner
+        except ImportError:
+            from streamrl.envs.make import MissingDependencyError
+
+            raise MissingDependencyError(f"{'a custom network' if network is not None else spec.kind} needs "
+                                         "PyTorch: pip install 'streamrl[torch]'") from None
         if self.torch_threads:
             torch.set_num_threads(self.torch_threads)  # tiny networks: threads only add overhead
         if network is None:
-            network = build_torch_network(self._network_spec(n_outputs, hidden), self.sparsity, self.rng)
-        return TorchLearner(network, n_outputs, self.optimizer_name, lr=self.lr, gamma=self.gamma,
-                            lamda=self.lamda, kappa=kappa)
+            network = build_torch_network(spec, self.sparsity, self.rng)
+        return TorchLearner(network, n_outputs, self.optimizer_name, **optimizer)
 
     def _default_preprocessing(self, env: gym.Env | None, domain: str) -> PreprocessingConfig:
         return preprocessing_for(env, domain) if env is not None else DOMAINS[domain].preprocessing
@@ -256,6 +274,7 @@ class StreamAgent(ABC):
         return {"gamma": self.gamma, "lamda": self.lamda, "lr": self.lr, "kappa": self.kappa,
                 "optimizer": self.optimizer_name, "hidden": list(self.hidden), "sparsity": self.sparsity,
                 "track_overshoot": self.track_overshoot, "domain": self.domain, "seed": self.seed,
+                "backend": self.backend,
                 "preprocessing": self.preprocessing.to_dict(), **self._algorithm_config()}
 
     def _algorithm_config(self) -> dict[str, Any]:

@@ -19,11 +19,12 @@ class TorchLearner(Learner):
         self.module = module
         self.n_outputs = n_outputs
         self.params = list(module.parameters())
+        self.dtype = self.params[0].dtype if self.params else torch.float32
         self.optimizer = OPTIMIZERS[optimizer](self.params, **optimizer_kwargs)
         self._output: torch.Tensor | None = None
 
     def _run(self, x: np.ndarray) -> torch.Tensor:
-        out = self.module(torch.as_tensor(x, dtype=torch.float32).unsqueeze(0))[0]
+        out = self.module(torch.as_tensor(x, dtype=self.dtype).unsqueeze(0))[0]
         if out.shape != (self.n_outputs,):
             raise ValueError(f"the network returned shape {tuple(out.shape)} for one sample; "
                              f"this agent needs {self.n_outputs} outputs")
@@ -43,7 +44,7 @@ class TorchLearner(Learner):
         for p in self.params:
             p.grad = None
         # backward on -f, as ObGD expects; grad_out is df/d(outputs)
-        self._output.backward(torch.as_tensor(-np.asarray(grad_out), dtype=torch.float32))
+        self._output.backward(torch.as_tensor(-np.asarray(grad_out), dtype=self.dtype))
         self._output = None
         self.optimizer.update(float(delta), reset=reset)
         return UpdateInfo(self.optimizer.last_step_size, self.optimizer.last_bound_active)
