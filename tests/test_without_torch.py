@@ -1,0 +1,25 @@
+"""Training the standard agents must not need PyTorch: run them in a process where importing
+torch fails, as it does on an install without the torch extra."""
+
+import subprocess
+import sys
+
+SCRIPT = """
+import sys
+sys.modules["torch"] = None  # any "import torch" now raises ImportError
+from streamrl import StreamAC, StreamQ, make_env
+StreamQ(make_env("CartPole-v1", seed=0), seed=0).learn(200)
+StreamAC(make_env("Pendulum-v1", seed=0), seed=0).learn(200)
+try:
+    StreamQ(make_env("CartPole-v1"), backend="torch")
+except ImportError as e:
+    print("torch backend:", e)
+print("ok")
+"""
+
+
+def test_standard_agents_train_without_torch():
+    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "ok" in result.stdout
+    assert "torch backend: mlp needs PyTorch: pip install 'streamrl[torch]'" in result.stdout
