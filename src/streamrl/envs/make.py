@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import warnings
 from dataclasses import dataclass, replace
 
 import gymnasium as gym
@@ -60,7 +61,9 @@ def _register(domain: str) -> None:
             import ale_py
             gym.register_envs(ale_py)
         elif domain == "dmc":
-            import shimmy
+            with warnings.catch_warnings():  # dm_control's import of glfw warns when there is no display
+                warnings.simplefilter("ignore")
+                import shimmy
             gym.register_envs(shimmy)
         elif domain == "mujoco":
             import mujoco  # noqa: F401

@@ -1,0 +1,40 @@
+"""Learning curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from streamrl.algorithms import Episode
+from streamrl.running.files import atomic_path
+
+
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean over the last ``window`` values at each point (shorter at the start)."""
+    cumulative = np.cumsum(np.insert(values, 0, 0.0))
+    starts = np.maximum(np.arange(1, len(values) + 1) - window, 0)
+    return (cumulative[1:] - cumulative[starts]) / (np.arange(1, len(values) + 1) - starts)
+
+
+def learning_curve(episodes: Sequence[Episode], path: Path, title: str) -> None:
+    """Return against steps: raw episodes faint, their moving average on top."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = np.array([e.end_step for e in episodes])
+    returns = np.array([e.episode_return for e in episodes])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(steps, returns, color="tab:blue", alpha=0.25, lw=0.8, label="episodes")
+    ax.plot(steps, smooth(returns, max(1, len(returns) // 20)), color="tab:blue", lw=2, label="moving average")
+    ax.set_xlabel("steps")
+    ax.set_ylabel("episodic return")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)

@@ -1,0 +1,68 @@
+"""The command line, run as a user runs it: the installed ``streamrl`` entry point in a subprocess."""
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+STREAMRL = shutil.which("streamrl") or "streamrl"
+
+
+def run(*args, cwd=None):
+    return subprocess.run([STREAMRL, *args], capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+def test_train_writes_a_complete_run_folder(tmp_path):
+    out = tmp_path / "run"
+    result = run("train", "q", "CartPole-v1", "--steps", "3000", "--seed", "1", "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["algorithm"] == "q" and config["env_id"] == "CartPole-v1" and config["agent"]["seed"] == 1
+    rows = list(csv.DictReader((out / "episodes.csv").open()))
+    assert rows and rows[0].keys() == {"end_step", "return", "length", "wall_time"}
+    assert int(rows[-1]["end_step"]) <= 3000 and all(float(r["return"]) > 0 for r in rows)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 3000 and summary["episodes"] == len(rows)
+    assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from streamrl import StreamAgent
+    assert StreamAgent.load(out / "agent.safetensors").num_steps == 3000
+    assert not list(out.glob(".*.tmp"))  # nothing half-written left behind
+
+
+def test_same_seed_same_episode_log(tmp_path):
+    logs = []
+    for name in ("a", "b"):
+        assert run("train", "sarsa", "--steps", "1500", "--out", str(tmp_path / name), "--quiet").returncode == 0
+        logs.append([r[:3] for r in csv.reader((tmp_path / name / "episodes.csv").open())])
+    assert logs[0] == logs[1]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "q", "CartPol-v1"], "unknown environment id 'CartPol-v1'; did you mean CartPole-v1"),
+    (["train", "--steps", "0"], "--steps must be a positive number of steps, got 0"),
+    (["train", "--set", "lamdaa=0.9"], "unknown --set key 'lamdaa' for StreamQ"),
+    (["train", "--set", "lamda"], "--set expects key=value"),
+    (["train", "q", "Pendulum-v1"], "StreamQ needs a Discrete action space"),
+])
+def test_bad_input_is_one_line_and_nonzero(tmp_path, args, message):
+    result = run(*args, "--out", str(tmp_path / "run"), "--quiet", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("streamrl: error:") and message in lines[0], result.stderr
+    assert not (tmp_path / "run" / "summary.json").exists()
+
+
+def test_refuses_to_overwrite_a_finished_run(tmp_path):
+    out = str(tmp_path / "run")
+    assert run("train", "--steps", "500", "--out", out, "--quiet").returncode == 0
+    again = run("train", "--steps", "500", "--out", out, "--quiet")
+    assert again.returncode == 2 and "already holds a finished run" in again.stderr
+
+
+def test_help_lists_the_subcommands():
+    result = run("--help")
+    assert result.returncode == 0 and "train" in result.stdout and "bench" in result.stdout
+    assert sys.executable  # the entry point runs in this interpreter's environment
