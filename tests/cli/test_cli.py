@@ -46,6 +46,8 @@ def test_same_seed_same_episode_log(tmp_path):
     (["train", "--set", "lamdaa=0.9"], "unknown --set key 'lamdaa' for StreamQ"),
     (["train", "--set", "lamda"], "--set expects key=value"),
     (["train", "q", "Pendulum-v1"], "StreamQ needs a Discrete action space"),
+    (["train", "--set", "lamda=abc"], "--set lamda expects a number (default 0.8), got 'abc'"),
+    (["train", "ac", "--set", "hidden=5"], "bad agent option value"),
 ])
 def test_bad_input_is_one_line_and_nonzero(tmp_path, args, message):
     result = run(*args, "--out", str(tmp_path / "run"), "--quiet", cwd=tmp_path)

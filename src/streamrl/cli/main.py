@@ -46,6 +46,15 @@ def _train(args: argparse.Namespace) -> int:
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ValueError(f"unknown --set key {unknown[0]!r} for {cls.__name__}; known keys: {', '.join(sorted(known))}")
+    defaults = {name: p.default for klass in reversed(cls.__mro__) if klass is not object
+                for name, p in inspect.signature(klass.__init__).parameters.items()}
+    for key, value in overrides.items():
+        default = defaults.get(key)
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"--set {key} expects a number (default {default}), got {value!r}")
+        elif isinstance(default, bool) and not isinstance(value, bool):
+            raise ValueError(f"--set {key} expects True or False, got {value!r}")
     out = Path(args.out or f"runs/{args.algorithm}-{args.env.replace('/', '_')}-seed{args.seed}")
     if (out / "summary.json").exists() and not args.overwrite:
         raise ValueError(f"{out} already holds a finished run; pass --out DIR for a new one or --overwrite")
@@ -53,7 +62,8 @@ def _train(args: argparse.Namespace) -> int:
     returns = [e.episode_return for e in result.episodes]
     tail = f"; mean return of the last 10 episodes {sum(returns[-10:]) / len(returns[-10:]):.1f}" if returns else ""
     print(f"trained {args.steps:,} steps in {result.wall_time:.1f} s{tail}")
-    print(f"run folder: {out} (config.json, episodes.csv, summary.json, agent.safetensors, learning_curve.png)")
+    written = ", ".join(p.name for p in sorted(out.iterdir()) if not p.name.startswith("."))
+    print(f"run folder: {out} ({written})")
     return 0
 
 

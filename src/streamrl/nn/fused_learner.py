@@ -16,8 +16,8 @@ FUSED_KINDS = ("mlp", "minatar_cnn")
 class _Cache:
     """Activations of one forward pass."""
 
-    def __init__(self, n_hidden_values: int, n_layers: int, conv_values: int, n_outputs: int) -> None:
-        self.x = np.zeros(0, dtype=np.float32)
+    def __init__(self, n_inputs: int, n_hidden_values: int, n_layers: int, conv_values: int, n_outputs: int) -> None:
+        self.x = np.zeros(n_inputs, dtype=np.float32)  # a copy: the caller may reuse its array
         self.h = np.zeros(n_hidden_values)
         self.a = np.zeros(max(n_hidden_values, conv_values))
         self.n = np.zeros(n_hidden_values)
@@ -69,12 +69,17 @@ class FusedLearner(Learner):
         self._zhat = np.zeros_like(self.w) if optimizer == "adaptive" else np.zeros(0, dtype=np.float32)
         conv_values = int(conv[3] * (conv[1] - conv[4] + 1) * (conv[2] - conv[4] + 1)) if conv[3] else 0
         n_values = int(self.h_off[-1])
-        self._train, self._eval = (_Cache(n_values, len(sizes), conv_values, spec.n_outputs) for _ in range(2))
+        n_inputs = int(np.prod(spec.input_shape))
+        self._train, self._eval = (_Cache(n_inputs, n_values, len(sizes), conv_values, spec.n_outputs)
+                                   for _ in range(2))
         self._grad = np.zeros(n_values)
         self._ready = False
 
     def _run(self, x: np.ndarray, cache: _Cache) -> np.ndarray:
-        cache.x = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
+        x = np.asarray(x)
+        if x.size != cache.x.size:
+            raise ValueError(f"input has {x.size} values, this network takes {cache.x.size} ({self.spec.input_shape})")
+        cache.x[:] = x.reshape(-1)
         fused.forward(self.w, cache.x, self.sizes, self.w_off, self.b_off, self.conv, cache.h, self.h_off, cache.a,
                       cache.n, cache.inv, cache.cn, cache.out)
         return cache.out.copy()
@@ -89,8 +94,11 @@ class FusedLearner(Learner):
     def update(self, grad_out: np.ndarray, delta: float, reset: bool) -> UpdateInfo:
         if not self._ready:
             raise RuntimeError("update() needs a forward() at the state being updated")
+        grad_out = np.asarray(grad_out, dtype=np.float64)
+        if grad_out.shape != (self.n_outputs,):
+            raise ValueError(f"grad_out has shape {grad_out.shape}; this network has {self.n_outputs} outputs")
         c = self._train
-        fused.accumulate_trace(self.w, self.z, self.decay, np.asarray(grad_out, dtype=np.float64), c.x, self.sizes,
+        fused.accumulate_trace(self.w, self.z, self.decay, grad_out, c.x, self.sizes,
                                self.w_off, self.b_off, self.conv, c.h, self.h_off, c.n, c.inv, c.cn, self._grad)
         if self.optimizer == "adaptive":
             self.t += 1

@@ -20,14 +20,12 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 def learning_curve(episodes: Sequence[Episode], path: Path, title: str) -> None:
     """Return against steps: raw episodes faint, their moving average on top."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend stays as it is
 
     steps = np.array([e.end_step for e in episodes])
     returns = np.array([e.episode_return for e in episodes])
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
     ax.plot(steps, returns, color="tab:blue", alpha=0.25, lw=0.8, label="episodes")
     ax.plot(steps, smooth(returns, max(1, len(returns) // 20)), color="tab:blue", lw=2, label="moving average")
     ax.set_xlabel("steps")
@@ -37,4 +35,3 @@ def learning_curve(episodes: Sequence[Episode], path: Path, title: str) -> None:
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)

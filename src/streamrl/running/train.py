@@ -16,6 +16,9 @@ from streamrl.envs import make_env
 from streamrl.running.files import atomic_path
 
 
+RUN_FILES = ("config.json", "episodes.csv", "summary.json", "agent.safetensors", "learning_curve.png")
+
+
 @dataclass
 class RunResult:
     out_dir: Path
@@ -36,8 +39,13 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
     if steps <= 0:
         raise ValueError(f"--steps must be a positive number of steps, got {steps}")
     env = make_env(env_id, seed=seed)
-    agent: StreamAgent = ALGORITHMS[algorithm](env, seed=seed, **(agent_options or {}))
+    try:
+        agent: StreamAgent = ALGORITHMS[algorithm](env, seed=seed, **(agent_options or {}))
+    except TypeError as e:  # a --set value of the wrong kind reaches the agent's arithmetic
+        raise ValueError(f"bad agent option value ({e}); check the --set values") from None
     out_dir.mkdir(parents=True, exist_ok=True)
+    for name in RUN_FILES:  # a rerun with --overwrite must not leave the old results beside the new
+        (out_dir / name).unlink(missing_ok=True)
     from streamrl import __version__
 
     write_json(out_dir / "config.json", {"algorithm": algorithm, "env_id": env_id, "steps": steps, "seed": seed,
@@ -61,6 +69,7 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
         try:
             agent.learn(steps, callback=on_step)
         finally:
+            env.close()
             if display is not None:
                 display.close()
         log.flush()
