@@ -26,8 +26,11 @@ def learning_curve(episodes: Sequence[Episode], path: Path, title: str) -> None:
     returns = np.array([e.episode_return for e in episodes])
     fig = Figure(figsize=(7, 4))
     ax = fig.subplots()
-    ax.plot(steps, returns, color="tab:blue", alpha=0.25, lw=0.8, label="episodes")
-    ax.plot(steps, smooth(returns, max(1, len(returns) // 20)), color="tab:blue", lw=2, label="moving average")
+    # each return is drawn over the steps its episode lasted (steps-pre: from the previous end)
+    ax.plot(steps, returns, color="tab:blue", alpha=0.3, lw=0.8, drawstyle="steps-pre", label="episodes")
+    window = max(1, len(returns) // 20)
+    ax.plot(steps, smooth(returns, window), color="tab:blue", lw=2, drawstyle="steps-pre",
+            label=f"mean of the last {window} episodes" if window > 1 else "episodes")
     ax.set_xlabel("steps")
     ax.set_ylabel("episodic return")
     ax.set_title(title)
