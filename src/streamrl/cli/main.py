@@ -1,6 +1,9 @@
 """``streamrl``: one entry point, with subcommands.
 
     streamrl train [ALGO] [ENV] [--steps N] [--seed S] [--out DIR] [--set key=value ...]
+    streamrl eval RUN_OR_CHECKPOINT [--episodes K] [--video FILE.mp4]
+    streamrl plot RUN ... [--out FILE.png]
+    streamrl predict [--csv FILE --target COLUMN] [--gamma G] [--out DIR]
     streamrl bench [--steps N] [--repeats K]
 
 Every mistake ends with one line on stderr that says what is wrong and how to fix it, and a
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 from pathlib import Path
 
@@ -67,6 +71,111 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checkpoint_and_env(target: Path) -> tuple[Path, str]:
+    """A run folder or an agent file -> (agent file, env id)."""
+    import json
+
+    from safetensors import safe_open
+
+    path = target / "agent.safetensors" if target.is_dir() else target
+    if not path.is_file():
+        raise ValueError(f"{target} is neither a run folder with agent.safetensors nor an agent file")
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            env_id = (f.metadata() or {}).get("env_id", "")
+    except Exception as e:  # safetensors reports a damaged header in its own words
+        raise ValueError(f"{path} is not a readable agent file ({e}); it may be truncated or corrupted") from None
+    if not env_id and target.is_dir() and (target / "config.json").is_file():
+        env_id = json.loads((target / "config.json").read_text())["env_id"]
+    if not env_id:
+        raise ValueError(f"{path} does not say which environment it was trained on")
+    return path, env_id
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from streamrl.algorithms import StreamAgent
+    from streamrl.envs import make_env
+    from streamrl.running.evaluate import evaluate, prepare_offscreen_rendering
+
+    path, env_id = _checkpoint_and_env(Path(args.target))
+    if args.video:
+        prepare_offscreen_rendering(env_id)
+        if not args.video.endswith(".mp4"):
+            raise ValueError(f"--video writes an MP4 file: give a name ending in .mp4, not {args.video!r}")
+    agent = StreamAgent.load(path, env=make_env(env_id))
+    returns, frames = evaluate(agent, env_id, args.episodes, args.seed, Path(args.video) if args.video else None,
+                               args.max_episode_steps)
+    for i, r in enumerate(returns, 1):
+        print(f"episode {i}: return {r:.1f}")
+    print(f"{type(agent).__name__} on {env_id}: mean return {sum(returns) / len(returns):.1f} over {len(returns)} "
+          f"episodes (deterministic, no learning)")
+    if args.video:
+        print(f"video: {args.video} ({frames} frames)")
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from streamrl.running.compare import plot_runs
+
+    groups = plot_runs([Path(r) for r in args.runs], Path(args.out))
+    for (algorithm, env_id), n in sorted(groups.items()):
+        print(f"{algorithm} on {env_id}: {n} run{'s' * (n > 1)}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import csv
+
+    import numpy as np
+
+    from streamrl.data import load_weather, predict_rows
+    from streamrl.running.files import atomic_path
+
+    if args.csv:
+        if not args.target:
+            raise ValueError("--csv needs --target COLUMN: the column whose discounted future is predicted")
+        with open(args.csv, newline="") as f:
+            rows = list(csv.DictReader(f))
+        if not rows:
+            raise ValueError(f"{args.csv} has no data rows")
+        if args.target not in rows[0]:
+            raise ValueError(f"{args.csv} has no column {args.target!r}; its columns: {', '.join(rows[0])}")
+        columns = [c for c in rows[0] if _is_number(rows[0][c])]
+        try:
+            values = np.array([[float(r[c]) for c in columns] for r in rows])
+        except ValueError as e:
+            raise ValueError(f"{args.csv}: a numeric column holds a non-number ({e})") from None
+        target = values[:, columns.index(args.target)]
+    else:
+        series = load_weather()
+        values, columns, target = series.values, list(series.columns), series.column("Dry-bulb (C)")
+    result = predict_rows(values, target, gamma=args.gamma, seed=args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "predictions.csv") as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["row", "prediction", "discounted_return"])
+        writer.writerows([i, f"{p:.6g}", f"{g:.6g}"] for i, (p, g) in enumerate(zip(result.predictions,
+                                                                                   result.returns)))
+    from streamrl.running.plots import prediction_plot
+
+    prediction_plot(result, out / "predictions.png")
+    half = len(target) // 2
+    print(f"Stream TD({args.gamma}) on {len(target):,} rows x {len(columns)} columns: RMS error "
+          f"{result.rmse(0):.3g} overall, {result.rmse(half):.3g} over the second half")
+    print(f"wrote {out / 'predictions.csv'} and {out / 'predictions.png'}")
+    return 0
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
 def _bench(args: argparse.Namespace) -> int:
     from streamrl.running.throughput import main as throughput
 
@@ -90,6 +199,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
+    evaluate = sub.add_parser("eval", help="evaluate a trained agent without learning, optionally with video")
+    evaluate.add_argument("target", metavar="RUN_OR_CHECKPOINT")
+    evaluate.add_argument("--episodes", type=int, default=5)
+    evaluate.add_argument("--seed", type=int, default=1000, help="evaluation env seed (default 1000)")
+    evaluate.add_argument("--video", metavar="FILE.mp4", help="render the episodes offscreen to an MP4")
+    evaluate.add_argument("--max-episode-steps", type=int, help="cut evaluation episodes at this length")
+    evaluate.set_defaults(run=_eval)
+    plot = sub.add_parser("plot", help="learning curves of runs, mean over seeds with a standard-error band")
+    plot.add_argument("runs", nargs="+", metavar="RUN")
+    plot.add_argument("--out", default="learning_curves.png")
+    plot.set_defaults(run=_plot)
+    predict = sub.add_parser("predict", help="Stream TD(lambda) predictions on a CSV stream or the built-in data")
+    predict.add_argument("--csv", help="rows of numbers with a header (default: the built-in weather series)")
+    predict.add_argument("--target", help="the column whose discounted future is predicted")
+    predict.add_argument("--gamma", type=float, default=0.99)
+    predict.add_argument("--seed", type=int, default=0)
+    predict.add_argument("--out", default="prediction", help="output folder (default ./prediction)")
+    predict.set_defaults(run=_predict)
     bench = sub.add_parser("bench", help="steps per second of each agent, medians over repeats")
     bench.add_argument("--steps", type=int, default=2000)
     bench.add_argument("--repeats", type=int, default=5)
@@ -107,6 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, ImportError, OSError) as e:
         print(f"streamrl: error: {e}", file=sys.stderr)
         return 2
+    except Exception as e:  # a bug, not a user mistake: still one line, with a way to see more
+        if os.environ.get("STREAMRL_DEBUG"):
+            raise
+        print(f"streamrl: internal error: {type(e).__name__}: {e} (set STREAMRL_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

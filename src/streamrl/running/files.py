@@ -11,9 +11,10 @@ from collections.abc import Iterator
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """Yield a temporary path to write; on success it replaces ``path`` in one step."""
+    """Yield a temporary path to write; on success it replaces ``path`` in one step. The temporary
+    name keeps the extension, for writers that choose the format by it."""
     path = os.path.abspath(os.fspath(path))
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".", suffix=".tmp" + os.path.splitext(path)[1])
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)

@@ -38,3 +38,21 @@ def learning_curve(episodes: Sequence[Episode], path: Path, title: str) -> None:
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
+
+
+def prediction_plot(result, path: Path) -> None:
+    """Stream TD predictions against the realised discounted returns."""
+    from matplotlib.figure import Figure
+
+    end = len(result.returns) - result.horizon
+    fig = Figure(figsize=(10, 4))
+    ax = fig.subplots()
+    rows = np.arange(max(end, 1))
+    ax.plot(rows, result.returns[:len(rows)], color="black", lw=1, label="realised discounted return")
+    ax.plot(rows, result.predictions[:len(rows)], color="tab:blue", lw=1, alpha=0.8, label="Stream TD(λ) prediction")
+    ax.set_xlabel("row")
+    ax.set_ylabel(f"discounted sum (γ = {result.gamma})")
+    ax.legend(loc="best")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)

@@ -1,0 +1,87 @@
+"""Evaluation without learning, with an optional video rendered offscreen."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from streamrl.algorithms import StreamAgent
+from streamrl.envs import domain_of, make_env
+from streamrl.running.files import atomic_path
+
+VIDEO_FPS = {"classic": 50, "mujoco": 50, "dmc": 50, "minatar": 15, "atari": 30}
+
+
+def prepare_offscreen_rendering(env_id: str) -> None:
+    """MuJoCo renders without a display through OSMesa, pygame through SDL's dummy driver; choose
+    them unless the user chose otherwise."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    if domain_of(env_id) in ("mujoco", "dmc") and "MUJOCO_GL" not in os.environ:
+        os.environ["MUJOCO_GL"] = "osmesa"
+        os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
+
+
+def _frame(env) -> np.ndarray:
+    frame = np.asarray(env.render())
+    if frame.dtype != np.uint8:  # MinAtar renders floats in [0, 1] at 10x10
+        frame = (np.clip(frame, 0, 1) * 255).astype(np.uint8)
+    if frame.shape[0] < 100:  # upscale tiny frames so the video is watchable
+        scale = 320 // frame.shape[0]
+        frame = frame.repeat(scale, axis=0).repeat(scale, axis=1)
+    return frame
+
+
+def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, video: Path | None = None,
+             max_episode_steps: int | None = None) -> tuple[list[float], int]:
+    """Returns of ``episodes`` greedy/deterministic episodes (the agent does not learn), and the
+    number of video frames written."""
+    if episodes <= 0:
+        raise ValueError(f"--episodes must be positive, got {episodes}")
+    options = {"render_mode": "rgb_array"} if video is not None else {}
+    if max_episode_steps is not None:
+        if max_episode_steps <= 0:
+            raise ValueError(f"--max-episode-steps must be positive, got {max_episode_steps}")
+        options["max_episode_steps"] = max_episode_steps
+    if video is not None:
+        prepare_offscreen_rendering(env_id)
+    env = make_env(env_id, seed=seed, **options)
+    frames: list[np.ndarray] = []
+    returns: list[float] = []
+    try:
+        obs, _ = env.reset(seed=seed)
+        start = True
+        if video is not None:
+            try:
+                frames.append(_frame(env))
+            except Exception as e:  # no OpenGL for MuJoCo, typically
+                raise OSError(f"{env_id} cannot render offscreen here ({type(e).__name__}); for MuJoCo install "
+                              "OSMesa (apt-get install libosmesa6) or set MUJOCO_GL=egl") from None
+        while len(returns) < episodes:
+            action, _ = agent.predict(obs, deterministic=True, episode_start=start)
+            obs, _, terminated, truncated, info = env.step(action)
+            start = False
+            if video is not None:
+                frames.append(_frame(env))
+            if terminated or truncated:
+                if "episode" in info:  # a real episode end (Atari: game over, not a lost life)
+                    returns.append(float(np.asarray(info["episode"]["r"]).item()))
+                obs, _ = env.reset()
+                start = True
+    finally:
+        env.close()
+    if video is not None:
+        try:
+            import imageio.v2 as imageio
+        except ImportError:
+            from streamrl.envs.make import MissingDependencyError
+
+            raise MissingDependencyError("video needs the 'video' extra: pip install 'streamrl[video]'") from None
+
+        with atomic_path(video) as tmp:
+            with imageio.get_writer(tmp, format="FFMPEG", fps=VIDEO_FPS[domain_of(env_id)], codec="libx264",
+                                    macro_block_size=1) as writer:
+                for frame in frames:
+                    writer.append_data(frame)
+    return returns, len(frames)

@@ -1,0 +1,101 @@
+"""streamrl eval (with video), plot and predict through the real command line."""
+
+import csv
+import os
+import shutil
+import subprocess
+
+import imageio.v2 as imageio
+import numpy as np
+import pytest
+
+from streamrl.running.compare import curve_on_grid
+
+STREAMRL = shutil.which("streamrl") or "streamrl"
+
+
+def run(*args, cwd=None):
+    return subprocess.run([STREAMRL, *args], capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def cartpole_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    for seed in (0, 1):
+        result = run("train", "ac", "CartPole-v1", "--steps", "2000", "--seed", str(seed), "--out",
+                     str(root / f"ac-{seed}"), "--quiet")
+        assert result.returncode == 0, result.stderr
+    return root
+
+
+def test_eval_writes_a_playable_video(cartpole_runs, tmp_path):
+    video = tmp_path / "cartpole.mp4"
+    result = run("eval", str(cartpole_runs / "ac-0"), "--episodes", "2", "--max-episode-steps", "150",
+                 "--video", str(video))
+    assert result.returncode == 0, result.stderr
+    frames = int(result.stdout.split("(")[-1].split()[0])
+    reader = imageio.get_reader(str(video))
+    assert reader.count_frames() == frames and reader.get_meta_data()["size"] == (600, 400)
+    returns = [float(line.split()[-1]) for line in result.stdout.splitlines() if line.startswith("episode ")]
+    # CartPole pays 1 per step: one frame per step plus the first reset's
+    assert len(returns) == 2 and max(returns) <= 150 and frames == sum(returns) + 1
+
+
+@pytest.mark.parametrize("env_id, algorithm", [("HalfCheetah-v5", "ac"), ("MinAtar/Breakout-v1", "q")])
+def test_eval_video_for_mujoco_and_minatar(tmp_path, env_id, algorithm):
+    out = tmp_path / "run"
+    assert run("train", algorithm, env_id, "--steps", "300", "--out", str(out), "--quiet").returncode == 0
+    video = tmp_path / "v.mp4"
+    result = run("eval", str(out / "agent.safetensors"), "--episodes", "1", "--max-episode-steps", "100",
+                 "--video", str(video))
+    assert result.returncode == 0, result.stderr
+    frames = int(result.stdout.split("(")[-1].split()[0])
+    reader = imageio.get_reader(str(video))
+    assert reader.count_frames() == frames >= 2 and reader.get_data(0).std() > 0  # a real picture
+
+
+def test_plot_groups_runs_and_writes_a_png(cartpole_runs, tmp_path):
+    out = tmp_path / "curves.png"
+    result = run("plot", str(cartpole_runs / "ac-0"), str(cartpole_runs / "ac-1"), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "ac on CartPole-v1: 2 runs" in result.stdout
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_curve_on_grid_by_hand():
+    steps, returns = np.array([10, 30]), np.array([2.0, 4.0])
+    curve = curve_on_grid(steps, returns, np.array([5, 10, 20, 30, 40]), window=10)
+    assert np.isnan(curve[0]) and curve[1:].tolist() == [2.0, 2.0, 3.0, 3.0]  # mean of episodes so far
+
+
+def test_predict_on_a_csv_stream(tmp_path):
+    path = tmp_path / "stream.csv"
+    rng = np.random.default_rng(0)
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["t", "sensor", "load"])
+        for t in range(1500):
+            writer.writerow([t, np.sin(t / 20) + 0.1 * rng.normal(), 1 + np.sin(t / 20)])
+    result = run("predict", "--csv", str(path), "--target", "load", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((tmp_path / "out" / "predictions.csv").open()))
+    assert len(rows) == 1500 and {"row", "prediction", "discounted_return"} <= rows[0].keys()
+    assert (tmp_path / "out" / "predictions.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["eval", "nowhere"], "neither a run folder with agent.safetensors nor an agent file"),
+    (["plot", "nowhere"], "is not a run folder"),
+    (["predict", "--csv", "x.csv"], "--csv needs --target COLUMN"),
+])
+def test_bad_input(tmp_path, args, message):
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_truncated_checkpoint_is_reported(tmp_path, cartpole_runs):
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes((cartpole_runs / "ac-0" / "agent.safetensors").read_bytes()[:200])
+    result = run("eval", str(broken))
+    assert result.returncode == 2 and "truncated or corrupted" in result.stderr
+    assert os.path.getsize(broken) == 200
