@@ -83,7 +83,7 @@ def test_load_checks_the_algorithm_and_the_format(tmp_path):
         StreamAgent.load(bogus)
     other = tmp_path / "other.safetensors"
     from safetensors.numpy import save_file
-    save_file({"x": np.zeros(2)}, str(other), metadata={"format": "something-else"})
+    save_file({"x": np.zeros(2)}, str(other), metadata={"format": "something-else"})  # not ours
     with pytest.raises(ValueError, match="not a streamrl agent file"):
         StreamAgent.load(other)
 

@@ -73,6 +73,24 @@ def _learning_side_wrapper_in(env: gym.Env) -> str | None:
     return None
 
 
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The metadata of an agent file, checked to be one (reading it runs no code from the file)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(os.fspath(path), framework="numpy") as f:
+            raw = (f.metadata() or {}).get("streamrl")
+    except Exception as e:  # safetensors names the damage in its own words
+        raise ValueError(f"{path} is not a readable agent file ({e}); it may be truncated or corrupted") from None
+    try:
+        metadata = json.loads(raw) if raw else {}
+    except json.JSONDecodeError:
+        metadata = {}
+    if metadata.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a streamrl agent file (no {FORMAT} metadata)")
+    return metadata
+
+
 class StreamAgent(ABC):
     """Base of the stream-x agents; see the subclasses for each algorithm."""
 
@@ -125,6 +143,7 @@ class StreamAgent(ABC):
         self._acted = False
         self._last_raw: Any = None
         self._env_obs: Any = None
+        self.env_started = False  # set when learn() has reset the env; a resumed run sets it itself
         self._custom_network = network is not None
         self._build(network)
 
@@ -230,12 +249,15 @@ class StreamAgent(ABC):
         if not isinstance(total_steps, (int, np.integer)) or total_steps <= 0:
             raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
         self._on_learn_start(int(total_steps))
-        if self._env_obs is None:
+        if self._env_obs is None and self.env_started:  # an earlier learn() stopped at an episode end
+            self._env_obs, _ = self.env.reset()
+        elif self._env_obs is None:
             # a fresh agent seeds the env with its own seed; a loaded one draws a new seed, so it
             # does not replay the episodes it has already learned from
             env_seed = self.seed if self.num_steps == 0 or self.seed is None else int(self.rng.integers(2**31))
             self._env_obs, _ = self.env.reset(seed=env_seed)
             self._state = None
+        self.env_started = True
         episodes: list[Episode] = []
         obs = self._env_obs
         for _ in range(int(total_steps)):
@@ -249,9 +271,14 @@ class StreamAgent(ABC):
                                       int(np.asarray(env_info["episode"]["l"]).item()))
                     episodes.append(episode)
                     self.num_episodes += 1
-                next_obs, _ = self.env.reset()
-            obs = self._env_obs = next_obs
-            if callback is not None and callback(self, info, episode) is False:
+            # the callback runs before the env resets, so a checkpoint it takes at an episode end
+            # holds the env's random state from before the next episode's reset
+            stop = callback is not None and callback(self, info, episode) is False
+            if terminated or truncated:
+                self._env_obs = obs = None if stop else self.env.reset()[0]
+            else:
+                self._env_obs = obs = next_obs
+            if stop:
                 break
         return episodes
 
@@ -287,9 +314,10 @@ class StreamAgent(ABC):
     def _mid_episode(self) -> bool:
         return self._state is not None
 
-    def save(self, path: str | os.PathLike) -> None:
+    def save(self, path: str | os.PathLike, extra_metadata: dict[str, str] | None = None) -> None:
         """Write weights, traces, optimizer and normalizer state, RNG state, counters and config
-        to one safetensors file (atomically: a temporary file, then a rename)."""
+        to one safetensors file (atomically: a temporary file, then a rename). ``extra_metadata``
+        (strings) travels in the same file, e.g. a training run's own state."""
         from safetensors.numpy import save_file
 
         from streamrl import __version__
@@ -304,9 +332,12 @@ class StreamAgent(ABC):
                     "predict_rng": json.dumps(self.predict_rng.bit_generator.state),
                     "observation_space": json.dumps(_space_to_json(self.observation_space)),
                     "action_space": json.dumps(_space_to_json(self.action_space)),
-                    "custom_network": str(self._custom_network), "mid_episode": str(self._mid_episode())}
+                    "custom_network": str(self._custom_network), "mid_episode": str(self._mid_episode()),
+                    **(extra_metadata or {})}
         with atomic_path(path) as tmp:
-            save_file(tensors, tmp, metadata=metadata)
+            # one metadata entry: safetensors stores several in hash order, and the same state should
+            # give the same bytes
+            save_file(tensors, tmp, metadata={"streamrl": json.dumps(metadata, sort_keys=True)})
 
     @classmethod
     def load(cls, path: str | os.PathLike, env: gym.Env | None = None, network: Any = None) -> "StreamAgent":
@@ -316,11 +347,9 @@ class StreamAgent(ABC):
 
         from streamrl.algorithms import ALGORITHMS
 
+        metadata = read_metadata(path)
         with safe_open(os.fspath(path), framework="numpy") as f:
-            metadata = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
-        if metadata.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a streamrl agent file (format {metadata.get('format')!r})")
         algorithm = metadata["algorithm"]
         agent_cls = ALGORITHMS[algorithm]
         if cls is not StreamAgent and not issubclass(agent_cls, cls):

@@ -1,6 +1,6 @@
 """``streamrl``: one entry point, with subcommands.
 
-    streamrl train [ALGO] [ENV] [--steps N] [--seed S] [--out DIR] [--set key=value ...]
+    streamrl train [ALGO] [ENV] [--steps N] [--seed S] [--out DIR] [--set key=value ...] [--resume RUN]
     streamrl eval RUN_OR_CHECKPOINT [--episodes K] [--video FILE.mp4]
     streamrl plot RUN ... [--out FILE.png]
     streamrl predict [--csv FILE --target COLUMN] [--gamma G] [--out DIR]
@@ -40,11 +40,54 @@ def _parse_overrides(pairs: list[str]) -> dict:
 
 def _train(args: argparse.Namespace) -> int:
     import inspect
+    import json
 
-    from streamrl.running.train import train_run
+    from streamrl.running.train import Interrupted, train_run
 
-    overrides = _parse_overrides(args.set)
-    cls = ALGORITHMS[args.algorithm]
+    if args.resume:
+        run = Path(args.resume)
+        if not (run / "config.json").is_file():
+            raise ValueError(f"{run} is not a run folder (no config.json): give the --out folder of a 'streamrl train'")
+        config = json.loads((run / "config.json").read_text())
+        if args.steps is not None and args.steps < config["steps"]:
+            raise ValueError(f"--steps {args.steps} is below the run's {config['steps']} steps")
+        if (run / "summary.json").exists() and (args.steps or config["steps"]) <= config["steps"]:
+            raise ValueError(f"{run} is finished ({config['steps']:,} steps); to train it further, resume with "
+                             "--steps N above that")
+        algorithm, env_id, seed, out = config["algorithm"], config["env_id"], config["seed"], run
+        steps, overrides, every = args.steps or config["steps"], {}, config.get("checkpoint_every", 10_000)
+        if args.set:
+            raise ValueError("--set cannot change a run being resumed: its agent options are in the checkpoint")
+    else:
+        algorithm, env_id, seed, steps, every = args.algorithm, args.env, args.seed, args.steps, args.checkpoint_every
+        steps = 30_000 if steps is None else steps
+        overrides = _parse_overrides(args.set)
+        _check_overrides(ALGORITHMS[algorithm], overrides)
+        out = Path(args.out or f"runs/{algorithm}-{env_id.replace('/', '_')}-seed{seed}")
+        if (out / "summary.json").exists() and not args.overwrite:
+            raise ValueError(f"{out} already holds a finished run; pass --out DIR for a new one or --overwrite")
+    try:
+        result = train_run(algorithm, env_id, steps, seed, out, overrides, progress=not args.quiet,
+                           checkpoint_every=every, resume=bool(args.resume))
+    except Interrupted as stop:
+        if stop.checkpoint_step is None:
+            print(f"streamrl: interrupted at step {stop.step:,} before the first checkpoint; nothing to resume "
+                  f"(run the command again to start over)", file=sys.stderr)
+        else:
+            print(f"streamrl: interrupted at step {stop.step:,}; checkpoint at step {stop.checkpoint_step:,}: "
+                  f"resume with: streamrl train --resume {out}", file=sys.stderr)
+        return 130
+    returns = [e.episode_return for e in result.episodes]
+    tail = f"; mean return of the last 10 episodes {sum(returns[-10:]) / len(returns[-10:]):.1f}" if returns else ""
+    print(f"trained {steps:,} steps in {result.wall_time:.1f} s{tail}")
+    written = ", ".join(p.name for p in sorted(out.iterdir()) if not p.name.startswith("."))
+    print(f"run folder: {out} ({written})")
+    return 0
+
+
+def _check_overrides(cls, overrides: dict) -> None:
+    import inspect
+
     known = {name for klass in cls.__mro__ for name in inspect.signature(klass.__init__).parameters} - {
         "self", "args", "env", "kwargs", "observation_space", "action_space", "network", "preprocessing", "seed"}
     unknown = sorted(set(overrides) - known)
@@ -59,32 +102,18 @@ def _train(args: argparse.Namespace) -> int:
                 raise ValueError(f"--set {key} expects a number (default {default}), got {value!r}")
         elif isinstance(default, bool) and not isinstance(value, bool):
             raise ValueError(f"--set {key} expects True or False, got {value!r}")
-    out = Path(args.out or f"runs/{args.algorithm}-{args.env.replace('/', '_')}-seed{args.seed}")
-    if (out / "summary.json").exists() and not args.overwrite:
-        raise ValueError(f"{out} already holds a finished run; pass --out DIR for a new one or --overwrite")
-    result = train_run(args.algorithm, args.env, args.steps, args.seed, out, overrides, progress=not args.quiet)
-    returns = [e.episode_return for e in result.episodes]
-    tail = f"; mean return of the last 10 episodes {sum(returns[-10:]) / len(returns[-10:]):.1f}" if returns else ""
-    print(f"trained {args.steps:,} steps in {result.wall_time:.1f} s{tail}")
-    written = ", ".join(p.name for p in sorted(out.iterdir()) if not p.name.startswith("."))
-    print(f"run folder: {out} ({written})")
-    return 0
 
 
 def _checkpoint_and_env(target: Path) -> tuple[Path, str]:
     """A run folder or an agent file -> (agent file, env id)."""
     import json
 
-    from safetensors import safe_open
+    from streamrl.algorithms.base import read_metadata
 
     path = target / "agent.safetensors" if target.is_dir() else target
     if not path.is_file():
         raise ValueError(f"{target} is neither a run folder with agent.safetensors nor an agent file")
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            env_id = (f.metadata() or {}).get("env_id", "")
-    except Exception as e:  # safetensors reports a damaged header in its own words
-        raise ValueError(f"{path} is not a readable agent file ({e}); it may be truncated or corrupted") from None
+    env_id = read_metadata(path).get("env_id", "")
     if not env_id and target.is_dir() and (target / "config.json").is_file():
         env_id = json.loads((target / "config.json").read_text())["env_id"]
     if not env_id:
@@ -191,12 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("algorithm", nargs="?", default="q", choices=sorted(ALGORITHMS),
                        help="q, sarsa, ac or td (default q)")
     train.add_argument("env", nargs="?", default="CartPole-v1", help="Gymnasium id (default CartPole-v1)")
-    train.add_argument("--steps", type=int, default=30_000, help="environment steps (default 30,000)")
+    train.add_argument("--steps", type=int, help="environment steps (default 30,000)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="run folder (default runs/ALGO-ENV-seedS)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="agent option, e.g. --set lamda=0.9 --set optimizer=adaptive")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
+    train.add_argument("--checkpoint-every", type=int, default=10_000, metavar="N",
+                       help="checkpoint at the first episode end after every N steps (default 10,000)")
+    train.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
     evaluate = sub.add_parser("eval", help="evaluate a trained agent without learning, optionally with video")

@@ -1,9 +1,20 @@
-"""A training run on disk: config, episode log, summary, final agent and learning curve."""
+"""A training run on disk: config, episode log, checkpoints with exact resume, summary, final
+agent and learning curve.
+
+Checkpoints are taken at episode ends (the first one after every ``checkpoint_every`` steps).
+There every algorithm has just cleared its traces, so the agent file, the environment's random
+state (saved before its next reset) and the episodes so far are the whole state of the run: a
+run resumed from any checkpoint ends with the same episode log and the same final weights as the
+uninterrupted run. On Ctrl-C or SIGTERM the run goes on to the end of the current episode (at
+most ``GRACE_STEPS`` more steps), checkpoints there and stops; a second signal stops at once,
+keeping the previous checkpoint.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +24,21 @@ import numpy as np
 
 from streamrl.algorithms import ALGORITHMS, Episode, StreamAgent
 from streamrl.envs import make_env
+from streamrl.envs.random_state import get_random_state, set_random_state
 from streamrl.running.files import atomic_path
 
+RUN_FILES = ("config.json", "episodes.csv", "timing.csv", "summary.json", "agent.safetensors",
+             "learning_curve.png", "checkpoint.safetensors")
+CHECKPOINT = "checkpoint.safetensors"
+GRACE_STEPS = 20_000
 
-RUN_FILES = ("config.json", "episodes.csv", "summary.json", "agent.safetensors", "learning_curve.png")
+
+class Interrupted(Exception):
+    """The run stopped on a signal; ``checkpoint_step`` is where it can resume (None: nowhere)."""
+
+    def __init__(self, step: int, checkpoint_step: int | None) -> None:
+        super().__init__(step, checkpoint_step)
+        self.step, self.checkpoint_step = step, checkpoint_step
 
 
 @dataclass
@@ -31,49 +53,124 @@ def write_json(path: Path, data: Any) -> None:
         Path(tmp).write_text(json.dumps(data, indent=2) + "\n")
 
 
+def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def read_run_state(path: Path) -> dict[str, Any]:
+    from streamrl.algorithms.base import read_metadata
+
+    metadata = read_metadata(path)
+    if "run" not in metadata:
+        raise ValueError(f"{path} is an agent file, not a training checkpoint")
+    return json.loads(metadata["run"])
+
+
+class _SignalFlag:
+    """First SIGINT/SIGTERM: ask the run to stop at the next episode end; second: stop now."""
+
+    def __init__(self) -> None:
+        self.at_step: int | None = None
+        self.previous = {}
+
+    def __enter__(self) -> "_SignalFlag":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.at_step is not None:
+            raise KeyboardInterrupt
+        self.at_step = -1  # the training loop records the step
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
 def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
-              agent_options: dict[str, Any] | None = None, progress: bool = True) -> RunResult:
-    """Train ``algorithm`` on ``env_id`` for ``steps`` steps and write the run folder."""
+              agent_options: dict[str, Any] | None = None, progress: bool = True,
+              checkpoint_every: int = 10_000, resume: bool = False) -> RunResult:
+    """Train ``algorithm`` on ``env_id`` up to ``steps`` steps in ``out_dir`` (or resume there)."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
     if steps <= 0:
         raise ValueError(f"--steps must be a positive number of steps, got {steps}")
+    if checkpoint_every <= 0:
+        raise ValueError(f"--checkpoint-every must be positive, got {checkpoint_every}")
     env = make_env(env_id, seed=seed)
-    try:
-        agent: StreamAgent = ALGORITHMS[algorithm](env, seed=seed, **(agent_options or {}))
-    except TypeError as e:  # a --set value of the wrong kind reaches the agent's arithmetic
-        raise ValueError(f"bad agent option value ({e}); check the --set values") from None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in RUN_FILES:  # a rerun with --overwrite must not leave the old results beside the new
-        (out_dir / name).unlink(missing_ok=True)
-    from streamrl import __version__
+    if resume:
+        run_state = read_run_state(out_dir / CHECKPOINT)
+        agent = ALGORITHMS[algorithm].load(out_dir / CHECKPOINT, env=env)
+        set_random_state(env, run_state["env_random_state"])
+        agent.env_started = True  # the next reset continues the env's own random stream
+        episodes = [Episode(*e) for e in run_state["episodes"]]
+        timing = [list(t) for t in run_state["timing"]]
+        wall_before = run_state["wall_time"]
+    else:
+        try:
+            agent = ALGORITHMS[algorithm](env, seed=seed, **(agent_options or {}))
+        except TypeError as e:  # a --set value of the wrong kind reaches the agent's arithmetic
+            raise ValueError(f"bad agent option value ({e}); check the --set values") from None
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in RUN_FILES:  # a rerun with --overwrite must not leave the old results beside the new
+            (out_dir / name).unlink(missing_ok=True)
+        from streamrl import __version__
 
-    write_json(out_dir / "config.json", {"algorithm": algorithm, "env_id": env_id, "steps": steps, "seed": seed,
-                                         "agent": agent.config(), "streamrl_version": __version__})
-    episodes: list[Episode] = []
+        write_json(out_dir / "config.json", {"algorithm": algorithm, "env_id": env_id, "steps": steps,
+                                             "seed": seed, "checkpoint_every": checkpoint_every,
+                                             "agent": agent.config(), "streamrl_version": __version__})
+        episodes, timing, wall_before = [], [], 0.0
+    remaining = steps - agent.num_steps
+    if remaining <= 0:
+        raise ValueError(f"the run in {out_dir} already has {agent.num_steps:,} of its {steps:,} steps")
     start = time.perf_counter()
-    log_path = out_dir / "episodes.csv"
-    with atomic_path(log_path) as tmp, open(tmp, "w", newline="") as log:
-        writer = csv.writer(log)
-        writer.writerow(["end_step", "return", "length", "wall_time"])
-        display = _Progress(steps, algorithm, env_id) if progress else None
+    next_checkpoint = (agent.num_steps // checkpoint_every + 1) * checkpoint_every
+    last_checkpoint = agent.num_steps if resume else None
 
-        def on_step(agent: StreamAgent, info: Any, episode: Episode | None) -> None:
+    def checkpoint() -> None:
+        nonlocal last_checkpoint
+        run_state = {"env_random_state": get_random_state(env), "episodes": [list(vars(e).values()) for e in episodes],
+                     "timing": timing, "wall_time": wall_before + time.perf_counter() - start}
+        agent.save(out_dir / CHECKPOINT, extra_metadata={"run": json.dumps(run_state)})
+        last_checkpoint = agent.num_steps
+
+    display = _Progress(steps, agent.num_steps, algorithm, env_id) if progress else None
+    with _SignalFlag() as interrupt:
+        def on_step(agent: StreamAgent, info: Any, episode: Episode | None) -> bool | None:
+            nonlocal next_checkpoint
+            if interrupt.at_step == -1:
+                interrupt.at_step = agent.num_steps
             if episode is not None:
                 episodes.append(episode)
-                writer.writerow([episode.end_step, f"{episode.episode_return:.6g}", episode.length,
-                                 f"{time.perf_counter() - start:.3f}"])
+                timing.append([episode.end_step, round(wall_before + time.perf_counter() - start, 3)])
+                if agent.num_steps >= next_checkpoint or interrupt.at_step is not None:
+                    checkpoint()
+                    next_checkpoint = (agent.num_steps // checkpoint_every + 1) * checkpoint_every
             if display is not None:
                 display.update(agent, episode, episodes)
+            if interrupt.at_step is not None and (episode is not None
+                                                  or agent.num_steps - interrupt.at_step >= GRACE_STEPS):
+                return False
+            return None
 
         try:
-            agent.learn(steps, callback=on_step)
+            agent.learn(remaining, callback=on_step)
+        except KeyboardInterrupt:  # a second signal: stop now, keep the previous checkpoint
+            raise Interrupted(agent.num_steps, last_checkpoint) from None
         finally:
             env.close()
             if display is not None:
                 display.close()
-        log.flush()
-    wall = time.perf_counter() - start
+    if interrupt.at_step is not None:
+        raise Interrupted(agent.num_steps, last_checkpoint)
+    wall = wall_before + time.perf_counter() - start
+    write_csv(out_dir / "episodes.csv", ["end_step", "return", "length"],
+              [[e.end_step, f"{e.episode_return:.6g}", e.length] for e in episodes])
+    write_csv(out_dir / "timing.csv", ["end_step", "wall_time"], timing)
     agent.save(out_dir / "agent.safetensors")
     returns = [e.episode_return for e in episodes]
     write_json(out_dir / "summary.json", {
@@ -91,21 +188,21 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
 class _Progress:
     """A live bar: steps, steps/s, ETA, last and mean episodic return, epsilon where it applies."""
 
-    def __init__(self, total: int, algorithm: str, env_id: str) -> None:
+    def __init__(self, total: int, done: int, algorithm: str, env_id: str) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[rate]} steps/s"), TimeRemainingColumn(),
                                  TextColumn("{task.fields[stats]}"), refresh_per_second=4)
-        self.task = self.progress.add_task(f"{algorithm} {env_id}", total=total, rate="-", stats="")
+        self.task = self.progress.add_task(f"{algorithm} {env_id}", total=total, completed=done, rate="-", stats="")
         self.progress.start()
-        self.start, self.done = time.perf_counter(), 0
+        self.start, self.first, self.done = time.perf_counter(), done, done
 
     def update(self, agent: StreamAgent, episode: Episode | None, episodes: list[Episode]) -> None:
-        self.done += 1
+        self.done = agent.num_steps
         if self.done % 200 and episode is None:
             return
-        rate = self.done / max(time.perf_counter() - self.start, 1e-9)
+        rate = (self.done - self.first) / max(time.perf_counter() - self.start, 1e-9)
         stats = ""
         if episodes:
             recent = [e.episode_return for e in episodes[-10:]]

@@ -1,0 +1,54 @@
+"""Interrupt a real training process with SIGINT / SIGTERM, resume it, and get exactly the run that
+was never interrupted: the same episode log and the same final agent, byte for byte."""
+
+import json
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+STREAMRL = shutil.which("streamrl") or "streamrl"
+ARGS = ["train", "q", "CartPole-v1", "--steps", "150000", "--seed", "1", "--checkpoint-every", "2000", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("full") / "run"
+    result = subprocess.run([STREAMRL, *ARGS, "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_then_resume_equals_the_uninterrupted_run(tmp_path, uninterrupted, sig):
+    out = tmp_path / "run"
+    process = subprocess.Popen([STREAMRL, *ARGS, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.time() + 300
+    while not (out / "checkpoint.safetensors").exists():  # interrupt once training is under way
+        assert process.poll() is None and time.time() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr
+    assert f"resume with: streamrl train --resume {out}" in stderr
+    assert not (out / "summary.json").exists() and not (out / "episodes.csv").exists()  # no result yet
+
+    resumed = subprocess.run([STREAMRL, "train", "--resume", str(out), "--quiet"], capture_output=True, text=True,
+                             timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (out / "episodes.csv").read_bytes() == (uninterrupted / "episodes.csv").read_bytes()
+    assert (out / "agent.safetensors").read_bytes() == (uninterrupted / "agent.safetensors").read_bytes()
+    assert json.loads((out / "summary.json").read_text())["steps"] == 150000
+
+
+def test_resume_needs_a_run_folder(tmp_path):
+    result = subprocess.run([STREAMRL, "train", "--resume", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 2 and "is not a run folder" in result.stderr
+
+
+def test_resuming_a_finished_run_is_refused(uninterrupted):
+    result = subprocess.run([STREAMRL, "train", "--resume", str(uninterrupted)], capture_output=True, text=True)
+    assert result.returncode == 2 and "is finished (150,000 steps)" in result.stderr
