@@ -165,18 +165,24 @@ def _bounded_step(l1, delta, lr, kappa):
 
 
 @njit(cache=True, fastmath=FAST)
+def _step_along(w, direction, z, l1, delta, lr, kappa, reset):
+    """w += step * delta * direction with ObGD's bounded step; then z <- 0 if reset."""
+    step = _bounded_step(l1, delta, lr, kappa)
+    scale = step * delta
+    for i in range(len(w)):
+        w[i] += scale * direction[i]
+    if reset:
+        z[:] = 0.0
+    return step
+
+
+@njit(cache=True, fastmath=FAST)
 def obgd_step(w, z, delta, lr, kappa, reset):
     """ObGD: w += step * delta * z; then z <- 0 if reset. Returns the step size."""
     l1 = 0.0
     for i in range(len(z)):
         l1 += abs(z[i])
-    step = _bounded_step(l1, delta, lr, kappa)
-    scale = step * delta
-    for i in range(len(z)):
-        w[i] += scale * z[i]
-    if reset:
-        z[:] = 0.0
-    return step
+    return _step_along(w, z, z, l1, delta, lr, kappa, reset)
 
 
 @njit(cache=True, fastmath=FAST)
@@ -190,10 +196,4 @@ def adaptive_obgd_step(w, z, v, t, delta, lr, kappa, beta2, eps, reset, zhat):
         zh = z[i] / math.sqrt(v[i] / correction + eps)
         zhat[i] = zh
         l1 += abs(zh)
-    step = _bounded_step(l1, delta, lr, kappa)
-    scale = step * delta
-    for i in range(len(z)):
-        w[i] += scale * zhat[i]
-    if reset:
-        z[:] = 0.0
-    return step
+    return _step_along(w, zhat, z, l1, delta, lr, kappa, reset)
