@@ -144,3 +144,15 @@ def test_custom_network_and_wrong_output_size():
     bad = torch.nn.Sequential(torch.nn.Linear(5, 3))
     with pytest.raises(ValueError, match="returned shape \\(3,\\).*needs 2 outputs"):
         StreamQ(make_env("CartPole-v1", seed=0), network=bad).learn(5)
+
+
+def test_non_finite_observation_is_refused_before_learning():
+    agent = StreamQ(observation_space=gym.spaces.Box(-1, 1, (2,)), action_space=gym.spaces.Discrete(2), seed=0)
+    agent.act(np.zeros(2))
+    before = weights(agent)
+    with pytest.raises(ValueError, match="non-finite observation at step 1 \\(NaN or inf in 1 of 2 values\\)"):
+        agent.observe(1.0, np.array([0.0, np.nan]), False, False)
+    stats = agent.preprocessor.obs_norm.stats
+    assert stats.count == 1 and agent.num_steps == 0  # nothing was learned from it
+    for k, v in before.items():
+        np.testing.assert_array_equal(v, weights(agent)[k])

@@ -70,3 +70,28 @@ def test_help_lists_the_subcommands():
     result = run("--help")
     assert result.returncode == 0 and "train" in result.stdout and "bench" in result.stdout
     assert sys.executable  # the entry point runs in this interpreter's environment
+
+
+def test_config_file_with_command_line_overrides(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text('algorithm = "sarsa"\nenv = "Acrobot-v1"\nsteps = 800\nseed = 4\n[agent]\nlamda = 0.9\n')
+    out = tmp_path / "run"
+    result = run("train", "--config", str(config), "--steps", "600", "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((out / "config.json").read_text())
+    assert (saved["algorithm"], saved["env_id"], saved["steps"], saved["seed"]) == ("sarsa", "Acrobot-v1", 600, 4)
+    assert saved["agent"]["lamda"] == 0.9
+
+
+@pytest.mark.parametrize("text, message", [
+    ('steps = 100\n[agent\n', "is malformed"),
+    ('stepz = 100\n', "unknown key 'stepz'"),
+    ('steps = "many"\n', "steps must be an integer, got 'many'"),
+    ('agent = 3\n', "'agent' must be a table"),
+])
+def test_malformed_config_file(tmp_path, text, message):
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    result = run("train", "--config", str(config), "--out", str(tmp_path / "run"), "--quiet")
+    assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()

@@ -201,6 +201,7 @@ class StreamAgent(ABC):
         """The processed current state; a new episode starts if the last one ended."""
         self._acted = acting
         if self._state is None:
+            self._check_finite(obs)
             self._state = self.preprocessor.reset(obs)
         elif obs is not self._last_raw and not np.array_equal(obs, self._last_raw):
             raise ValueError("act() got an observation other than the next_obs last given to observe(); "
@@ -214,8 +215,15 @@ class StreamAgent(ABC):
             raise RuntimeError(f"call {first} before observe(): {type(self).__name__} learns from the transition "
                                "that starts at that observation")
         if not np.isfinite(reward):
-            raise ValueError(f"non-finite reward {reward} at step {self.num_steps + 1}")
+            raise ValueError(f"non-finite reward {reward} at step {self.num_steps + 1}; nothing was learned from it")
+        self._check_finite(next_obs)
         return self.preprocessor.step(next_obs, reward, terminated, truncated)
+
+    def _check_finite(self, obs: Any) -> None:
+        obs = np.asarray(obs)
+        if obs.dtype.kind in "fc" and not np.isfinite(obs).all():
+            raise ValueError(f"non-finite observation at step {self.num_steps + 1} (NaN or inf in "
+                             f"{int((~np.isfinite(obs)).sum())} of {obs.size} values); nothing was learned from it")
 
     def _finish(self, next_state: np.ndarray, next_obs: Any, done: bool) -> None:
         self.num_steps += 1

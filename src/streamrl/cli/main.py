@@ -59,9 +59,17 @@ def _train(args: argparse.Namespace) -> int:
         if args.set:
             raise ValueError("--set cannot change a run being resumed: its agent options are in the checkpoint")
     else:
-        algorithm, env_id, seed, steps, every = args.algorithm, args.env, args.seed, args.steps, args.checkpoint_every
-        steps = 30_000 if steps is None else steps
-        overrides = _parse_overrides(args.set)
+        config = _read_config(Path(args.config)) if args.config else {}
+
+        def pick(name: str, default):  # the command line wins over the config file
+            given = getattr(args, name)
+            return given if given is not None else config.get(name, default)
+
+        algorithm, env_id, seed = pick("algorithm", "q"), pick("env", "CartPole-v1"), pick("seed", 0)
+        steps, every = pick("steps", 30_000), pick("checkpoint_every", 10_000)
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+        overrides = {**config.get("agent", {}), **_parse_overrides(args.set)}
         _check_overrides(ALGORITHMS[algorithm], overrides)
         out = Path(args.out or f"runs/{algorithm}-{env_id.replace('/', '_')}-seed{seed}")
         if (out / "summary.json").exists() and not args.overwrite:
@@ -83,6 +91,35 @@ def _train(args: argparse.Namespace) -> int:
     written = ", ".join(p.name for p in sorted(out.iterdir()) if not p.name.startswith("."))
     print(f"run folder: {out} ({written})")
     return 0
+
+
+CONFIG_KEYS = ("algorithm", "env", "steps", "seed", "checkpoint_every", "agent")
+
+
+def _read_config(path: Path) -> dict:
+    """A run config in TOML or JSON: algorithm, env, steps, seed, checkpoint_every, [agent] options."""
+    import json
+    import tomllib
+
+    if not path.is_file():
+        raise ValueError(f"config file {path} does not exist")
+    text = path.read_text()
+    try:
+        config = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ValueError(f"config file {path} is malformed: {e}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"config file {path} must hold a table of settings")
+    unknown = sorted(set(config) - set(CONFIG_KEYS))
+    if unknown:
+        raise ValueError(f"config file {path}: unknown key {unknown[0]!r}; known keys: {', '.join(CONFIG_KEYS)}")
+    if not isinstance(config.get("agent", {}), dict):
+        raise ValueError(f"config file {path}: 'agent' must be a table of agent options")
+    kinds = {int: "an integer", str: "a string"}
+    for key, kind in (("steps", int), ("seed", int), ("checkpoint_every", int), ("algorithm", str), ("env", str)):
+        if key in config and (not isinstance(config[key], kind) or isinstance(config[key], bool)):
+            raise ValueError(f"config file {path}: {key} must be {kinds[kind]}, got {config[key]!r}")
+    return config
 
 
 def _check_overrides(cls, overrides: dict) -> None:
@@ -217,16 +254,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train an agent and write a run folder",
                            description="Train a stream-x agent; a bare 'streamrl train' is a short CartPole demo.")
-    train.add_argument("algorithm", nargs="?", default="q", choices=sorted(ALGORITHMS),
-                       help="q, sarsa, ac or td (default q)")
-    train.add_argument("env", nargs="?", default="CartPole-v1", help="Gymnasium id (default CartPole-v1)")
+    train.add_argument("algorithm", nargs="?", choices=sorted(ALGORITHMS), help="q, sarsa, ac or td (default q)")
+    train.add_argument("env", nargs="?", help="Gymnasium id (default CartPole-v1)")
     train.add_argument("--steps", type=int, help="environment steps (default 30,000)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, help="seed of the agent and the env (default 0)")
+    train.add_argument("--config", metavar="FILE", help="TOML or JSON: algorithm, env, steps, seed, "
+                       "checkpoint_every and an [agent] table; command-line values win")
     train.add_argument("--out", help="run folder (default runs/ALGO-ENV-seedS)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="agent option, e.g. --set lamda=0.9 --set optimizer=adaptive")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
-    train.add_argument("--checkpoint-every", type=int, default=10_000, metavar="N",
+    train.add_argument("--checkpoint-every", type=int, metavar="N",
                        help="checkpoint at the first episode end after every N steps (default 10,000)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -161,6 +161,10 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
             agent.learn(remaining, callback=on_step)
         except KeyboardInterrupt:  # a second signal: stop now, keep the previous checkpoint
             raise Interrupted(agent.num_steps, last_checkpoint) from None
+        except ValueError as e:  # e.g. the env produced NaN: name it, and where the run can restart
+            where = (f"the last checkpoint is at step {last_checkpoint:,} (streamrl train --resume {out_dir})"
+                     if last_checkpoint is not None else "no checkpoint was taken yet")
+            raise ValueError(f"{e}; the run stopped, {where}") from None
         finally:
             env.close()
             if display is not None:
