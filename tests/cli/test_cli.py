@@ -95,3 +95,22 @@ def test_malformed_config_file(tmp_path, text, message):
     result = run("train", "--config", str(config), "--out", str(tmp_path / "run"), "--quiet")
     assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_tensorboard_scalars(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run"
+    result = run("train", "q", "CartPole-v1", "--steps", "2500", "--out", str(out), "--quiet",
+                 "--set", "track_overshoot=True")
+    assert result.returncode == 0, result.stderr
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"episode/return", "episode/length", "td_error/mean_abs", "step_size/mean",
+            "step_size/bound_active_fraction", "overshoot/count"} <= tags
+    returns = [e.value for e in events.Scalars("episode/return")]
+    rows = list(csv.DictReader((out / "episodes.csv").open()))
+    assert returns == pytest.approx([float(r["return"]) for r in rows])
+    assert [e.step for e in events.Scalars("step_size/mean")] == [1000, 2000]  # one point per 1,000 steps
+    assert all(0 <= e.value <= 1 for e in events.Scalars("step_size/bound_active_fraction"))

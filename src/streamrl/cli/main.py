@@ -76,7 +76,7 @@ def _train(args: argparse.Namespace) -> int:
             raise ValueError(f"{out} already holds a finished run; pass --out DIR for a new one or --overwrite")
     try:
         result = train_run(algorithm, env_id, steps, seed, out, overrides, progress=not args.quiet,
-                           checkpoint_every=every, resume=bool(args.resume))
+                           checkpoint_every=every, resume=bool(args.resume), tensorboard=not args.no_tensorboard)
     except Interrupted as stop:
         if stop.checkpoint_step is None:
             print(f"streamrl: interrupted at step {stop.step:,} before the first checkpoint; nothing to resume "
@@ -268,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="checkpoint at the first episode end after every N steps (default 10,000)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard scalars")
     train.set_defaults(run=_train)
     evaluate = sub.add_parser("eval", help="evaluate a trained agent without learning, optionally with video")
     evaluate.add_argument("target", metavar="RUN_OR_CHECKPOINT")

@@ -93,7 +93,7 @@ class _SignalFlag:
 
 def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
               agent_options: dict[str, Any] | None = None, progress: bool = True,
-              checkpoint_every: int = 10_000, resume: bool = False) -> RunResult:
+              checkpoint_every: int = 10_000, resume: bool = False, tensorboard: bool = True) -> RunResult:
     """Train ``algorithm`` on ``env_id`` up to ``steps`` steps in ``out_dir`` (or resume there)."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
@@ -118,6 +118,10 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
         out_dir.mkdir(parents=True, exist_ok=True)
         for name in RUN_FILES:  # a rerun with --overwrite must not leave the old results beside the new
             (out_dir / name).unlink(missing_ok=True)
+        if (out_dir / "tensorboard").is_dir():
+            import shutil
+
+            shutil.rmtree(out_dir / "tensorboard")
         from streamrl import __version__
 
         write_json(out_dir / "config.json", {"algorithm": algorithm, "env_id": env_id, "steps": steps,
@@ -139,11 +143,20 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
         last_checkpoint = agent.num_steps
 
     display = _Progress(steps, agent.num_steps, algorithm, env_id) if progress else None
+    scalars = None
+    if tensorboard:
+        from streamrl.running.scalars import ScalarLog
+
+        scalars = ScalarLog(out_dir / "tensorboard", purge_step=agent.num_steps + 1 if resume else None)
     with _SignalFlag() as interrupt:
         def on_step(agent: StreamAgent, info: Any, episode: Episode | None) -> bool | None:
             nonlocal next_checkpoint
             if interrupt.at_step == -1:
                 interrupt.at_step = agent.num_steps
+            if scalars is not None:
+                scalars.step(agent.num_steps, info)
+                if episode is not None:
+                    scalars.episode(episode)
             if episode is not None:
                 episodes.append(episode)
                 timing.append([episode.end_step, round(wall_before + time.perf_counter() - start, 3)])
@@ -169,6 +182,8 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
             env.close()
             if display is not None:
                 display.close()
+            if scalars is not None:
+                scalars.close()
     if interrupt.at_step is not None:
         raise Interrupted(agent.num_steps, last_checkpoint)
     wall = wall_before + time.perf_counter() - start
