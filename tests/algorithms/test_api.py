@@ -34,9 +34,8 @@ def test_save_load_round_trip(tmp_path, cls, env_id):
     assert [p.name for p in tmp_path.iterdir()] == ["agent.safetensors"]  # no temporary left behind
     loaded = StreamAgent.load(path, env=make_env(env_id, seed=0))
     assert type(loaded) is cls and loaded.num_steps == 300 and loaded.config() == agent.config()
-    for k, v in weights(agent).items():  # traces are cleared: the loaded agent starts a new episode
-        is_trace = "eligibility_trace" in k or k.endswith(".z")
-        np.testing.assert_array_equal(0 * v if is_trace else v, weights(loaded)[k])
+    for k, v in weights(agent).items():  # weights, traces and optimizer state, exactly
+        np.testing.assert_array_equal(v, weights(loaded)[k])
     np.testing.assert_array_equal(agent.preprocessor.obs_norm.stats.mean, loaded.preprocessor.obs_norm.stats.mean)
     np.testing.assert_array_equal(agent.preprocessor.obs_norm.stats.var, loaded.preprocessor.obs_norm.stats.var)
     assert loaded.preprocessor.obs_norm.stats.mean.dtype == np.float64
@@ -56,10 +55,25 @@ def test_loaded_agent_starts_a_new_episode_with_clear_traces(tmp_path):
     assert agent._state is not None and any((z != 0).any() for z in agent.q.traces())
     agent.save(tmp_path / "a.safetensors")
     loaded = StreamQ.load(tmp_path / "a.safetensors", env=make_env("CartPole-v1"))
+    loaded.act(np.zeros(4))  # a new episode: the saved episode's traces do not carry over
     assert all((z == 0).all() for z in loaded.q.traces())
     epsilon = loaded.epsilon
+    loaded.reset(np.zeros(4))
     loaded.learn(50)
     assert loaded.num_steps == 80 and loaded.epsilon <= epsilon  # the schedule continues, it never rises
+
+
+def test_reset_mid_episode_starts_clean(observations=None):
+    rng = np.random.default_rng(0)
+    agent = StreamSARSA(observation_space=gym.spaces.Box(-5, 5, (3,)), action_space=gym.spaces.Discrete(3), seed=0)
+    obs = rng.normal(size=3)
+    for _ in range(5):
+        agent.act(obs)
+        obs = rng.normal(size=3)
+        agent.observe(1.0, obs, False, False)
+    assert agent.next_action is not None and any((z != 0).any() for z in agent.q.traces())
+    agent.reset(rng.normal(size=3))  # the user abandons the episode
+    assert agent.next_action is None and all((z == 0).all() for z in agent.q.traces())
 
 
 def test_predict_does_not_disturb_training():

@@ -141,6 +141,7 @@ class StreamAgent(ABC):
         self.overshoot_count = 0
         self._state: np.ndarray | None = None  # processed current state; None at an episode start
         self._acted = False
+        self._predict_started = False
         self._last_raw: Any = None
         self._env_obs: Any = None
         self.env_started = False  # set when learn() has reset the env; a resumed run sets it itself
@@ -202,6 +203,7 @@ class StreamAgent(ABC):
         self._acted = acting
         if self._state is None:
             self._check_finite(obs)
+            self._on_episode_start()
             self._state = self.preprocessor.reset(obs)
         elif obs is not self._last_raw and not np.array_equal(obs, self._last_raw):
             raise ValueError("act() got an observation other than the next_obs last given to observe(); "
@@ -229,6 +231,13 @@ class StreamAgent(ABC):
         self.num_steps += 1
         self._acted = False
         self._state, self._last_raw = (None, None) if done else (next_state, next_obs)
+
+    def _on_episode_start(self) -> None:
+        """No trace carries over into a new episode. After a terminal step the algorithms have
+        cleared them already; this covers an episode cut short by reset() or by loading an agent
+        saved mid-episode."""
+        for learner in self.learners.values():
+            learner.clear_traces()
 
     def reset(self, obs: Any) -> None:
         """Start an episode (or a stream) at ``obs``; ``act`` does this by itself after an episode end."""
@@ -297,7 +306,7 @@ class StreamAgent(ABC):
         """The action for ``obs`` without learning (normalization statistics frozen). The time
         feature and frame stack follow their own evaluation episode: pass ``episode_start=True``
         on each episode's first observation. Returns ``(action, None)`` as Stable-Baselines3 does."""
-        episode_start = episode_start or not getattr(self, "_predict_started", False)
+        episode_start = episode_start or not self._predict_started
         self._predict_started = True
         return self._predict(self.preprocessor.transform(obs, episode_start), deterministic), None
 
@@ -319,9 +328,6 @@ class StreamAgent(ABC):
         return {"num_steps": self.num_steps, "num_episodes": self.num_episodes,
                 "overshoot_count": self.overshoot_count}
 
-    def _mid_episode(self) -> bool:
-        return self._state is not None
-
     def save(self, path: str | os.PathLike, extra_metadata: dict[str, str] | None = None) -> None:
         """Write weights, traces, optimizer and normalizer state, RNG state, counters and config
         to one safetensors file (atomically: a temporary file, then a rename). ``extra_metadata``
@@ -340,7 +346,7 @@ class StreamAgent(ABC):
                     "predict_rng": json.dumps(self.predict_rng.bit_generator.state),
                     "observation_space": json.dumps(_space_to_json(self.observation_space)),
                     "action_space": json.dumps(_space_to_json(self.action_space)),
-                    "custom_network": str(self._custom_network), "mid_episode": str(self._mid_episode()),
+                    "custom_network": str(self._custom_network),
                     **(extra_metadata or {})}
         with atomic_path(path) as tmp:
             # one metadata entry: safetensors stores several in hash order, and the same state should
@@ -379,8 +385,4 @@ class StreamAgent(ABC):
         agent.predict_rng.bit_generator.state = json.loads(metadata["predict_rng"])
         for k, v in json.loads(metadata["counters"]).items():
             setattr(agent, k, v)
-        if metadata.get("mid_episode") == "True":
-            # A loaded agent starts a new episode: the saved episode's traces must not carry over.
-            for learner in agent.learners.values():
-                learner.clear_traces()
-        return agent
+        return agent  # it starts a new episode at its first act(), clearing any saved traces

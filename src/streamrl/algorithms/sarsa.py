@@ -16,6 +16,10 @@ class StreamSARSA(EpsilonGreedyAgent):
     algorithm = "sarsa"
     next_action: int | None = None
 
+    def _on_episode_start(self) -> None:
+        super()._on_episode_start()
+        self.next_action = None  # an action chosen in another episode's last state is not taken
+
     def act(self, obs: Any) -> int:
         s = self._begin(obs)
         q_s = self.q.forward(s)  # with the updated weights, remembered for the next gradient

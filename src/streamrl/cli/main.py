@@ -39,7 +39,6 @@ def _parse_overrides(pairs: list[str]) -> dict:
 
 
 def _train(args: argparse.Namespace) -> int:
-    import inspect
     import json
 
     from streamrl.running.train import Interrupted, train_run
@@ -160,15 +159,12 @@ def _checkpoint_and_env(target: Path) -> tuple[Path, str]:
 
 def _eval(args: argparse.Namespace) -> int:
     from streamrl.algorithms import StreamAgent
-    from streamrl.envs import make_env
-    from streamrl.running.evaluate import evaluate, prepare_offscreen_rendering
+    from streamrl.running.evaluate import evaluate
 
     path, env_id = _checkpoint_and_env(Path(args.target))
-    if args.video:
-        prepare_offscreen_rendering(env_id)
-        if not args.video.endswith(".mp4"):
-            raise ValueError(f"--video writes an MP4 file: give a name ending in .mp4, not {args.video!r}")
-    agent = StreamAgent.load(path, env=make_env(env_id))
+    if args.video and not args.video.endswith(".mp4"):
+        raise ValueError(f"--video writes an MP4 file: give a name ending in .mp4, not {args.video!r}")
+    agent = StreamAgent.load(path)  # the spaces come from the file; evaluate() makes its own env
     returns, frames = evaluate(agent, env_id, args.episodes, args.seed, Path(args.video) if args.video else None,
                                args.max_episode_steps)
     for i, r in enumerate(returns, 1):

@@ -1,1 +1,1 @@
-"""Running agents: throughput measurement (training loops live on the agents' ``learn``)."""
+"""Running agents: training runs on disk, evaluation, plots, throughput, atomic files."""

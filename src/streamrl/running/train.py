@@ -103,6 +103,9 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
         raise ValueError(f"--checkpoint-every must be positive, got {checkpoint_every}")
     env = make_env(env_id, seed=seed)
     if resume:
+        if not (out_dir / CHECKPOINT).is_file():
+            raise ValueError(f"{out_dir} has no checkpoint (the run stopped before its first episode end after "
+                             f"{checkpoint_every:,} steps); start it again")
         run_state = read_run_state(out_dir / CHECKPOINT)
         agent = ALGORITHMS[algorithm].load(out_dir / CHECKPOINT, env=env)
         set_random_state(env, run_state["env_random_state"])
@@ -110,6 +113,9 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
         episodes = [Episode(*e) for e in run_state["episodes"]]
         timing = [list(t) for t in run_state["timing"]]
         wall_before = run_state["wall_time"]
+        config = json.loads((out_dir / "config.json").read_text())
+        if config["steps"] != steps:  # an extended run: plots and later resumes read the new length
+            write_json(out_dir / "config.json", {**config, "steps": steps})
     else:
         try:
             agent = ALGORITHMS[algorithm](env, seed=seed, **(agent_options or {}))
