@@ -1,4 +1,7 @@
-"""Shared test helpers: plain preprocessing and autograd-computed expectations."""
+"""Shared test helpers: plain preprocessing, autograd-computed expectations, the real CLI."""
+
+import shutil
+import subprocess
 
 import gymnasium as gym
 import numpy as np
@@ -24,3 +27,11 @@ def params(module: torch.nn.Module) -> list[torch.Tensor]:
 def assert_update(before, after, step: float, trace) -> None:
     for b, a, z in zip(before, after, trace):
         torch.testing.assert_close(a, b + step * z, rtol=1e-4, atol=1e-6)
+
+
+STREAMRL = shutil.which("streamrl") or "streamrl"
+
+
+def streamrl(*args, cwd=None) -> subprocess.CompletedProcess:
+    """Run the installed ``streamrl`` entry point, as a user does."""
+    return subprocess.run([STREAMRL, *map(str, args)], capture_output=True, text=True, timeout=600, cwd=cwd)

@@ -22,4 +22,4 @@ def test_standard_agents_train_without_torch():
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "ok" in result.stdout
-    assert "torch backend: mlp needs PyTorch: pip install 'streamrl[torch]'" in result.stdout
+    assert "torch backend: the mlp network on torch needs the 'torch' extra: pip install 'streamrl[torch]'" in result.stdout

@@ -2,17 +2,11 @@
 
 import csv
 import json
-import shutil
-import subprocess
 import sys
 
 import pytest
 
-STREAMRL = shutil.which("streamrl") or "streamrl"
-
-
-def run(*args, cwd=None):
-    return subprocess.run([STREAMRL, *args], capture_output=True, text=True, timeout=600, cwd=cwd)
+from tests.helpers import streamrl as run
 
 
 def test_train_writes_a_complete_run_folder(tmp_path):

@@ -2,8 +2,6 @@
 
 import csv
 import os
-import shutil
-import subprocess
 
 import imageio.v2 as imageio
 import numpy as np
@@ -11,11 +9,16 @@ import pytest
 
 from streamrl.running.compare import curve_on_grid
 
-STREAMRL = shutil.which("streamrl") or "streamrl"
+from tests.helpers import streamrl as run
 
 
-def run(*args, cwd=None):
-    return subprocess.run([STREAMRL, *args], capture_output=True, text=True, timeout=600, cwd=cwd)
+def video_frames(result, video):
+    """The frame count eval reported, checked against the MP4 it wrote; and a reader of it."""
+    assert result.returncode == 0, result.stderr
+    frames = int(result.stdout.split("(")[-1].split()[0])
+    reader = imageio.get_reader(str(video))
+    assert reader.count_frames() == frames
+    return frames, reader
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +35,8 @@ def test_eval_writes_a_playable_video(cartpole_runs, tmp_path):
     video = tmp_path / "cartpole.mp4"
     result = run("eval", str(cartpole_runs / "ac-0"), "--episodes", "2", "--max-episode-steps", "150",
                  "--video", str(video))
-    assert result.returncode == 0, result.stderr
-    frames = int(result.stdout.split("(")[-1].split()[0])
-    reader = imageio.get_reader(str(video))
-    assert reader.count_frames() == frames and reader.get_meta_data()["size"] == (600, 400)
+    frames, reader = video_frames(result, video)
+    assert reader.get_meta_data()["size"] == (600, 400)
     returns = [float(line.split()[-1]) for line in result.stdout.splitlines() if line.startswith("episode ")]
     # CartPole pays 1 per step: one frame per step plus the first reset's
     assert len(returns) == 2 and max(returns) <= 150 and frames == sum(returns) + 1
@@ -48,10 +49,8 @@ def test_eval_video_for_mujoco_and_minatar(tmp_path, env_id, algorithm):
     video = tmp_path / "v.mp4"
     result = run("eval", str(out / "agent.safetensors"), "--episodes", "1", "--max-episode-steps", "100",
                  "--video", str(video))
-    assert result.returncode == 0, result.stderr
-    frames = int(result.stdout.split("(")[-1].split()[0])
-    reader = imageio.get_reader(str(video))
-    assert reader.count_frames() == frames >= 2 and reader.get_data(0).std() > 0  # a real picture
+    frames, reader = video_frames(result, video)
+    assert frames >= 2 and reader.get_data(0).std() > 0  # a real picture
 
 
 def test_plot_groups_runs_and_writes_a_png(cartpole_runs, tmp_path):

@@ -2,14 +2,13 @@
 was never interrupted: the same episode log and the same final agent, byte for byte."""
 
 import json
-import shutil
 import signal
 import subprocess
 import time
 
 import pytest
 
-STREAMRL = shutil.which("streamrl") or "streamrl"
+from tests.helpers import STREAMRL
 ARGS = ["train", "q", "CartPole-v1", "--steps", "150000", "--seed", "1", "--checkpoint-every", "2000", "--quiet"]
 
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from streamrl.envs.make import DOMAINS, domain_of, preprocessing_for
+from streamrl.envs.make import DOMAINS, domain_of, preprocessing_for, require
 from streamrl.envs.preprocessing import PreprocessingConfig, Preprocessor
 from streamrl.nn.learner import Learner
 from streamrl.nn.networks import NetworkSpec
@@ -170,16 +170,11 @@ class StreamAgent(ABC):
         if self.backend == "fused":
             what = "a custom network" if network is not None else f"the {spec.kind} network"
             raise ValueError(f"backend='fused' cannot run {what}; use backend='torch' (or 'auto')")
-        try:
-            import torch
+        what = "a custom network" if network is not None else f"the {spec.kind} network on torch"
+        torch = require("torch", "torch", what)
+        from streamrl.nn.networks import build_torch_network
+        from streamrl.nn.torch_learner import TorchLearner
 
-            from streamrl.nn.networks import build_torch_network
-            from streamrl.nn.torch_learner import TorchLearner
-        except ImportError:
-            from streamrl.envs.make import MissingDependencyError
-
-            raise MissingDependencyError(f"{'a custom network' if network is not None else spec.kind} needs "
-                                         "PyTorch: pip install 'streamrl[torch]'") from None
         if self.torch_threads:
             torch.set_num_threads(self.torch_threads)  # tiny networks: threads only add overhead
         if network is None:

@@ -192,7 +192,7 @@ def _predict(args: argparse.Namespace) -> int:
     import numpy as np
 
     from streamrl.data import load_weather, predict_rows
-    from streamrl.running.files import atomic_path
+    from streamrl.running.train import write_csv
 
     if args.csv:
         if not args.target:
@@ -215,11 +215,8 @@ def _predict(args: argparse.Namespace) -> int:
     result = predict_rows(values, target, gamma=args.gamma, seed=args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "predictions.csv") as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["row", "prediction", "discounted_return"])
-        writer.writerows([i, f"{p:.6g}", f"{g:.6g}"] for i, (p, g) in enumerate(zip(result.predictions,
-                                                                                   result.returns)))
+    write_csv(out / "predictions.csv", ["row", "prediction", "discounted_return"],
+              [[i, f"{p:.6g}", f"{g:.6g}"] for i, (p, g) in enumerate(zip(result.predictions, result.returns))])
     from streamrl.running.plots import prediction_plot
 
     prediction_plot(result, out / "predictions.png")

@@ -14,7 +14,7 @@ from importlib import resources
 
 import numpy as np
 
-from streamrl.envs.make import MissingDependencyError
+from streamrl.envs.make import require
 
 COLUMNS = ("Dry-bulb (C)", "Dew-point (C)", "RHum (%)", "Pressure (mbar)", "Wspd (m/s)", "GHI (W/m^2)",
            "DHI (W/m^2)")
@@ -34,10 +34,7 @@ class TimeSeries:
 
 def load_weather() -> TimeSeries:
     """Hourly weather at Greensboro, NC (TMY3 file 723170TYA from pvlib): 8,760 rows x 7 columns."""
-    try:
-        path = resources.files("pvlib") / "data" / "723170TYA.CSV"
-    except ModuleNotFoundError:
-        raise MissingDependencyError("the weather data ships with pvlib: pip install 'streamrl[data]'") from None
+    path = resources.files(require("pvlib", "data", "the weather data (it ships with pvlib)")) / "data" / "723170TYA.CSV"
     with path.open(newline="") as f:
         f.readline()  # station metadata
         rows = list(csv.DictReader(f))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 import warnings
 from dataclasses import dataclass, replace
 
@@ -47,6 +48,14 @@ class ClipAction(gym.ActionWrapper):
 
 class MissingDependencyError(ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+def require(module: str, extra: str, what: str):
+    """Import ``module``, or say which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependencyError(f"{what} needs the '{extra}' extra: pip install 'streamrl[{extra}]'") from None
 
 
 def _register(domain: str) -> None:

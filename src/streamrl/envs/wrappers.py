@@ -13,7 +13,7 @@ import numpy as np
 from streamrl.envs.normalization import ObservationNormalizer, ObservationTrace, RewardScaler, TimeFeature
 
 
-def _box_like(space: gym.spaces.Box, shape: tuple[int, ...]) -> gym.spaces.Box:
+def _float_box(shape: tuple[int, ...]) -> gym.spaces.Box:
     return gym.spaces.Box(-np.inf, np.inf, shape=shape, dtype=np.float32)
 
 
@@ -23,7 +23,7 @@ class NormalizeObservation(gym.ObservationWrapper):
     def __init__(self, env: gym.Env, eps: float = 1e-8) -> None:
         super().__init__(env)
         self.normalizer = ObservationNormalizer(env.observation_space.shape, eps)
-        self.observation_space = _box_like(env.observation_space, env.observation_space.shape)
+        self.observation_space = _float_box(env.observation_space.shape)
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
         return self.normalizer(observation).astype(np.float32)
@@ -51,7 +51,7 @@ class AddTimeInfo(gym.Wrapper):
             raise ValueError("AddTimeInfo needs a time limit: pass time_limit=T or use an env with max_episode_steps")
         self.clock = TimeFeature(time_limit)
         (n,) = env.observation_space.shape
-        self.observation_space = _box_like(env.observation_space, (n + 1,))
+        self.observation_space = _float_box((n + 1,))
 
     def _with_time(self, obs: np.ndarray, t: float) -> np.ndarray:
         return np.append(np.asarray(obs, dtype=np.float32), np.float32(t))
@@ -72,7 +72,7 @@ class ObservationTraces(gym.Wrapper):
     def __init__(self, env: gym.Env, beta: float = 0.999) -> None:
         super().__init__(env)
         self.trace = ObservationTrace(env.observation_space.shape, beta)
-        self.observation_space = _box_like(env.observation_space, env.observation_space.shape)
+        self.observation_space = _float_box(env.observation_space.shape)
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)

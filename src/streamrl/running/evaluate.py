@@ -9,6 +9,7 @@ import numpy as np
 
 from streamrl.algorithms import StreamAgent
 from streamrl.envs import domain_of, make_env
+from streamrl.envs.make import require
 from streamrl.running.files import atomic_path
 
 VIDEO_FPS = {"classic": 50, "mujoco": 50, "dmc": 50, "minatar": 15, "atari": 30}
@@ -72,12 +73,7 @@ def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, vide
     finally:
         env.close()
     if video is not None:
-        try:
-            import imageio.v2 as imageio
-        except ImportError:
-            from streamrl.envs.make import MissingDependencyError
-
-            raise MissingDependencyError("video needs the 'video' extra: pip install 'streamrl[video]'") from None
+        imageio = require("imageio.v2", "video", "video")
 
         with atomic_path(video) as tmp:
             with imageio.get_writer(tmp, format="FFMPEG", fps=VIDEO_FPS[domain_of(env_id)], codec="libx264",

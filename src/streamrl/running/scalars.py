@@ -8,19 +8,14 @@ from pathlib import Path
 import numpy as np
 
 from streamrl.algorithms import Episode, StepInfo
+from streamrl.envs.make import require
 
 
 class ScalarLog:
     """Aggregates per-step numbers over ``window`` steps and writes them with tensorboardX."""
 
     def __init__(self, log_dir: Path, window: int = 1000, purge_step: int | None = None) -> None:
-        try:
-            from tensorboardX import SummaryWriter
-        except ImportError:
-            from streamrl.envs.make import MissingDependencyError
-
-            raise MissingDependencyError("TensorBoard logs need the 'tensorboard' extra: "
-                                         "pip install 'streamrl[tensorboard]' (or pass --no-tensorboard)") from None
+        SummaryWriter = require("tensorboardX", "tensorboard", "TensorBoard logging (or pass --no-tensorboard)").SummaryWriter
         # purge_step: a resumed run drops what the interrupted one logged after its checkpoint
         self.writer = SummaryWriter(str(log_dir), purge_step=purge_step, flush_secs=30)
         self.window = window
