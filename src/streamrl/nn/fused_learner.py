@@ -16,12 +16,16 @@ FUSED_KINDS = ("mlp", "minatar_cnn")
 class _Cache:
     """Activations of one forward pass."""
 
-    def __init__(self, n_inputs: int, n_hidden_values: int, n_layers: int, conv_values: int, n_outputs: int) -> None:
+    def __init__(self, n_inputs: int, n_hidden_values: int, n_layers: int, conv: np.ndarray, n_outputs: int,
+                 dtype: type) -> None:
+        taps, positions = int(conv[0] * conv[4] ** 2), int((conv[1] - conv[4] + 1) * (conv[2] - conv[4] + 1))
+        conv_values = int(conv[3]) * positions
         self.x = np.zeros(n_inputs, dtype=np.float32)  # a copy: the caller may reuse its array
-        self.h = np.zeros(n_hidden_values)
-        self.a = np.zeros(max(n_hidden_values, conv_values))
-        self.n = np.zeros(n_hidden_values)
-        self.cn = np.zeros(max(conv_values, 1))
+        self.h = np.zeros(n_hidden_values, dtype=dtype)
+        self.a = np.zeros(max(n_hidden_values, conv_values), dtype=dtype)
+        self.n = np.zeros(n_hidden_values, dtype=dtype)
+        self.patches = np.zeros((taps, positions) if conv[3] else (0, 0), dtype=dtype)
+        self.cn = np.zeros(max(conv_values, 1), dtype=dtype)
         self.inv = np.zeros(n_layers + 1)
         self.out = np.zeros(n_outputs)
 
@@ -67,12 +71,14 @@ class FusedLearner(Learner):
         self.z = np.zeros_like(self.w)
         self.v = np.zeros_like(self.w) if optimizer == "adaptive" else np.zeros(0, dtype=np.float32)
         self._zhat = np.zeros_like(self.w) if optimizer == "adaptive" else np.zeros(0, dtype=np.float32)
-        conv_values = int(conv[3] * (conv[1] - conv[4] + 1) * (conv[2] - conv[4] + 1)) if conv[3] else 0
         n_values = int(self.h_off[-1])
         n_inputs = int(np.prod(spec.input_shape))
-        self._train, self._eval = (_Cache(n_inputs, n_values, len(sizes), conv_values, spec.n_outputs)
+        # Activations: float32 for the CNN (speed: 131k weights), float64 for the small MLPs, whose
+        # first layer starts at zero and whose layer norm then amplifies rounding.
+        dtype = np.float32 if conv[3] else np.float64
+        self._train, self._eval = (_Cache(n_inputs, n_values, len(sizes), conv, spec.n_outputs, dtype)
                                    for _ in range(2))
-        self._grad = np.zeros(n_values)
+        self._grad = np.zeros(n_values, dtype=dtype)
         self._ready = False
 
     def _run(self, x: np.ndarray, cache: _Cache) -> np.ndarray:
@@ -81,7 +87,7 @@ class FusedLearner(Learner):
             raise ValueError(f"input has {x.size} values, this network takes {cache.x.size} ({self.spec.input_shape})")
         cache.x[:] = x.reshape(-1)
         fused.forward(self.w, cache.x, self.sizes, self.w_off, self.b_off, self.conv, cache.h, self.h_off, cache.a,
-                      cache.n, cache.inv, cache.cn, cache.out)
+                      cache.n, cache.inv, cache.patches, cache.cn, cache.out)
         return cache.out.copy()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -98,14 +104,14 @@ class FusedLearner(Learner):
         if grad_out.shape != (self.n_outputs,):
             raise ValueError(f"grad_out has shape {grad_out.shape}; this network has {self.n_outputs} outputs")
         c = self._train
-        fused.accumulate_trace(self.w, self.z, self.decay, grad_out, c.x, self.sizes,
-                               self.w_off, self.b_off, self.conv, c.h, self.h_off, c.n, c.inv, c.cn, self._grad)
+        l1 = fused.accumulate_trace(self.w, self.z, self.decay, grad_out, self.sizes, self.w_off, self.b_off,
+                                    self.conv, c.h, self.h_off, c.n, c.inv, c.patches, c.cn, self._grad)
         if self.optimizer == "adaptive":
             self.t += 1
             step = fused.adaptive_obgd_step(self.w, self.z, self.v, self.t, float(delta), self.lr, self.kappa,
                                             self.beta2, self.eps, reset, self._zhat)
         else:
-            step = fused.obgd_step(self.w, self.z, float(delta), self.lr, self.kappa, reset)
+            step = fused.obgd_step(self.w, self.z, l1, float(delta), self.lr, self.kappa, reset)
         self._ready = False
         return UpdateInfo(step, step < self.lr)
 
