@@ -8,12 +8,38 @@ normalized env on its own. Statistics are float64 throughout.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _welford_update(x, mean, p, var, count):
+    """One Welford step in place on flat float64 arrays; ``count`` includes ``x``. No fastmath:
+    the numbers are exactly NumPy's elementwise ones."""
+    if count == 1:
+        for i in range(len(x)):
+            mean[i] = x[i]
+            p[i] = 0.0
+            var[i] = 1.0
+        return
+    for i in range(len(x)):
+        old_mean = mean[i]
+        mean[i] = old_mean + (x[i] - old_mean) / count
+        p[i] = p[i] + (x[i] - old_mean) * (x[i] - mean[i])
+        var[i] = p[i] / (count - 1)
+
+
+@njit(cache=True)
+def _normalize_into(x, mean, var, eps, out):
+    """out[i] = (x[i] - mean[i]) / sqrt(var[i] + eps), computed in float64, stored in out's dtype."""
+    for i in range(len(x)):
+        out[i] = (x[i] - mean[i]) / np.sqrt(var[i] + eps)
 
 
 class RunningMeanStd:
     """Welford's running mean and sample variance, per coordinate, in float64.
 
-    The variance is 1 until two samples exist, then ``p / (n - 1)``.
+    The variance is 1 until two samples exist, then ``p / (n - 1)``. Updated in place by a
+    compiled loop (nothing allocated per step); ``mean``, ``p`` and ``var`` keep their arrays.
     """
 
     def __init__(self, shape: tuple[int, ...] = ()) -> None:
@@ -21,27 +47,27 @@ class RunningMeanStd:
         self.p = np.zeros(shape, dtype=np.float64)
         self.var = np.ones(shape, dtype=np.float64)
         self.count = 0
+        self._flat()
+
+    def _flat(self) -> None:
+        self._mean, self._p, self._var = (a.reshape(-1) for a in (self.mean, self.p, self.var))
 
     def update(self, x: np.ndarray | float) -> None:
         x = np.asarray(x, dtype=np.float64)
+        if x.shape != self.mean.shape:
+            raise ValueError(f"sample has shape {x.shape}, these statistics have {self.mean.shape}")
         self.count += 1
-        if self.count == 1:
-            self.mean = x.copy()
-            self.p = np.zeros_like(x)
-        else:
-            old_mean = self.mean
-            self.mean = old_mean + (x - old_mean) / self.count
-            self.p = self.p + (x - old_mean) * (x - self.mean)
-        self.var = self.p / (self.count - 1) if self.count >= 2 else np.ones_like(self.p)
+        _welford_update(x.reshape(-1), self._mean, self._p, self._var, self.count)
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        return {"mean": self.mean, "p": self.p, "var": self.var, "count": np.array(self.count)}
+        return {"mean": self.mean.copy(), "p": self.p.copy(), "var": self.var.copy(), "count": np.array(self.count)}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         self.mean = np.array(state["mean"], dtype=np.float64)
         self.p = np.array(state["p"], dtype=np.float64)
         self.var = np.array(state["var"], dtype=np.float64)
         self.count = int(state["count"])
+        self._flat()
 
 
 class ObservationNormalizer:
@@ -51,10 +77,14 @@ class ObservationNormalizer:
         self.stats = RunningMeanStd(shape)
         self.eps = eps
 
-    def __call__(self, obs: np.ndarray, update: bool = True) -> np.ndarray:
+    def __call__(self, obs: np.ndarray, update: bool = True, out: np.ndarray | None = None) -> np.ndarray:
+        """The normalized observation (float64, or written into the flat array ``out``)."""
+        obs = np.asarray(obs, dtype=np.float64)
         if update:
             self.stats.update(obs)
-        return (obs - self.stats.mean) / np.sqrt(self.stats.var + self.eps)
+        target = np.empty(obs.size) if out is None else out
+        _normalize_into(obs.reshape(-1), self.stats._mean, self.stats._var, self.eps, target)
+        return target.reshape(obs.shape) if out is None else out
 
 
 class RewardScaler:

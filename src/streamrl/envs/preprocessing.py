@@ -41,6 +41,8 @@ class Preprocessor:
         self.eval_time = TimeFeature(config.time_limit) if config.time_limit else None
         self.frames: deque = deque(maxlen=max(config.frame_stack, 1))
         self.eval_frames: deque = deque(maxlen=max(config.frame_stack, 1))
+        # Vectors (classic control, MuJoCo, DMC) are normalized straight into the state array.
+        self._vector = len(self.obs_shape) == 1 and not config.frame_stack and not config.channels_last
 
     @property
     def output_shape(self) -> tuple[int, ...]:
@@ -76,10 +78,29 @@ class Preprocessor:
             out = np.append(out, np.float32(time_value))
         return out
 
+    def _vector_state(self, obs: np.ndarray, update: bool, time_value: float | None) -> np.ndarray:
+        x = np.asarray(obs)
+        if x.shape != self.obs_shape:
+            raise ValueError(f"observation has shape {x.shape}, expected {self.obs_shape}; "
+                             "pass the raw observation of the environment the agent was built for")
+        out = np.empty(self.output_shape, dtype=np.float32)
+        if self.obs_norm is not None:
+            self.obs_norm(x, update=update, out=out[:x.size])
+        else:
+            out[:x.size] = x
+        if time_value is not None:
+            out[-1] = time_value
+        return out
+
+    def _process(self, obs: np.ndarray, update: bool, frames: deque, start: bool, time_value: float | None):
+        if self._vector:
+            return self._vector_state(obs, update, time_value)
+        return self._assemble(self._frame(obs, update), frames, start, time_value)
+
     def reset(self, obs: np.ndarray) -> np.ndarray:
         """First observation of an episode (it counts in the statistics)."""
         t = self.time.reset() if self.time is not None else None
-        return self._assemble(self._frame(obs, True), self.frames, True, t)
+        return self._process(obs, True, self.frames, True, t)
 
     def step(self, obs: np.ndarray, reward: float, terminated: bool, truncated: bool) -> tuple[np.ndarray, float]:
         """Next observation and reward of a transition; returns what the agent learns from."""
@@ -87,14 +108,14 @@ class Preprocessor:
         if self.reward_scaler is not None:
             reward = self.reward_scaler(reward, done)
         t = self.time.step() if self.time is not None else None
-        return self._assemble(self._frame(obs, True), self.frames, False, t), float(reward)
+        return self._process(obs, True, self.frames, False, t), float(reward)
 
     def transform(self, obs: np.ndarray, episode_start: bool) -> np.ndarray:
         """For evaluation: frozen statistics and a separate episode clock and frame stack."""
         t = None
         if self.eval_time is not None:
             t = self.eval_time.reset() if episode_start else self.eval_time.step()
-        return self._assemble(self._frame(obs, False), self.eval_frames, episode_start, t)
+        return self._process(obs, False, self.eval_frames, episode_start, t)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         state: dict[str, np.ndarray] = {}
