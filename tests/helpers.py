@@ -1,7 +1,9 @@
 """Shared test helpers: plain preprocessing, autograd-computed expectations, the real CLI."""
 
+import json
 import shutil
 import subprocess
+import sys
 
 import gymnasium as gym
 import numpy as np
@@ -35,3 +37,25 @@ STREAMRL = shutil.which("streamrl") or "streamrl"
 def streamrl(*args, cwd=None) -> subprocess.CompletedProcess:
     """Run the installed ``streamrl`` entry point, as a user does."""
     return subprocess.run([STREAMRL, *map(str, args)], capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+def streamrl_after(prelude: str, *args, cwd=None) -> subprocess.CompletedProcess:
+    """The real command line in a fresh Python process that first runs ``prelude``: e.g. making an
+    installed package unimportable (``sys.modules[name] = None``, as on an install without it), or
+    registering an env the way a third-party package does when imported."""
+    code = f"{prelude}\nimport sys\nfrom streamrl.cli.main import main\nsys.exit(main(sys.argv[1:]))\n"
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
+                          timeout=600, cwd=cwd)
+
+
+def rewrite_metadata(source, target, **changes) -> None:
+    """Copy an agent file with some of its streamrl metadata changed, through safetensors' own API."""
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    with safe_open(str(source), framework="numpy") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        metadata = json.loads(f.metadata()["streamrl"])
+    metadata.update(changes)
+    metadata = {k: v for k, v in metadata.items() if v is not None}  # None: drop the entry
+    save_file(tensors, str(target), metadata={"streamrl": json.dumps(metadata)})

@@ -22,4 +22,5 @@ def test_standard_agents_train_without_torch():
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "ok" in result.stdout
-    assert "torch backend: the mlp network on torch needs the 'torch' extra: pip install 'streamrl[torch]'" in result.stdout
+    message = "the mlp network on torch needs the 'torch' extra: pip install \"streamrl[torch]\""
+    assert f"torch backend: {message}" in result.stdout

@@ -170,3 +170,86 @@ def test_non_finite_observation_is_refused_before_learning():
     assert stats.count == 1 and agent.num_steps == 0  # nothing was learned from it
     for k, v in before.items():
         np.testing.assert_array_equal(v, weights(agent)[k])
+
+
+def test_load_refuses_an_env_other_than_the_one_trained_on(tmp_path):
+    path = tmp_path / "q.safetensors"
+    StreamQ(make_env("CartPole-v1"), seed=0).save(path)
+    with pytest.raises(ValueError) as error:
+        StreamQ.load(path, env=make_env("Acrobot-v1"))
+    assert str(error.value) == f"{path} was trained on CartPole-v1, not Acrobot-v1; use it with CartPole-v1"
+    assert StreamQ.load(path, env=make_env("CartPole-v1")).env.spec.id == "CartPole-v1"
+
+
+@pytest.mark.parametrize("obs_space, act_space, message", [
+    (gym.spaces.Box(-1, 1, (3,)), gym.spaces.Discrete(2),
+     "has the observation space Box\\(3,\\) float32, but CartPole-v1 has Box\\(4,\\) float32;"),
+    (gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2),
+     "has the observation space Box\\(4,\\) float32, but CartPole-v1 has Box\\(4,\\) float32 with other bounds;"),
+    (make_env("CartPole-v1").observation_space, gym.spaces.Discrete(3),
+     "has the action space Discrete\\(3\\), but CartPole-v1 has Discrete\\(2\\);"),
+])
+def test_load_refuses_an_env_with_other_spaces(tmp_path, obs_space, act_space, message):
+    path = tmp_path / "live.safetensors"  # made from spaces: the file names no env, only its spaces
+    StreamQ(observation_space=obs_space, action_space=act_space, seed=0).save(path)
+    with pytest.raises(ValueError, match=message):
+        StreamQ.load(path, env=make_env("CartPole-v1"))
+
+
+def test_load_with_env_started_continues_the_env_instead_of_reseeding_it(tmp_path):
+    path = tmp_path / "q.safetensors"
+    agent = StreamQ(make_env("CartPole-v1", seed=0), seed=0)
+    agent.learn(40)
+    agent.save(path)
+    states = {}
+    for started in (True, False):
+        loaded = StreamQ.load(path, env=make_env("CartPole-v1", seed=7), env_started=started)
+        assert loaded.env_started is started
+        loaded.learn(1)
+        states[started] = loaded.env.unwrapped.state.copy(), loaded.action
+    twin = make_env("CartPole-v1", seed=7)
+    twin.reset()  # no seed: the continuation of the seeded reset make_env did
+    twin.step(states[True][1])
+    np.testing.assert_array_equal(states[True][0], twin.unwrapped.state)
+    assert not np.array_equal(states[False][0], twin.unwrapped.state)  # reseeded from the agent's own generator
+    with pytest.raises(ValueError, match="pass that env too"):
+        StreamQ.load(path, env_started=True)
+
+
+def test_load_checks_the_format_version(tmp_path):
+    from tests.helpers import rewrite_metadata
+
+    path = tmp_path / "q.safetensors"
+    StreamQ(make_env("CartPole-v1"), seed=0).save(path)
+    newer = tmp_path / "newer.safetensors"
+    rewrite_metadata(path, newer, format_version=7, streamrl_version="9.0")
+    with pytest.raises(ValueError, match="is agent file format 7 \\(written by streamrl 9.0\\), newer than this "
+                                         "streamrl 0.1.0 reads \\(format 1\\); upgrade streamrl"):
+        StreamAgent.load(newer)
+    for version in (0, "1", None):
+        bad = tmp_path / "bad.safetensors"
+        rewrite_metadata(path, bad, format_version=version)
+        with pytest.raises(ValueError, match=f"unknown agent file format version {version!r}"):
+            StreamAgent.load(bad)
+    legacy = tmp_path / "legacy.safetensors"  # written before the version had its own field: format 1
+    rewrite_metadata(path, legacy, format="streamrl-agent-1", format_version=None)
+    assert StreamAgent.load(legacy).config() == StreamQ.load(path).config()
+
+
+@pytest.mark.parametrize("obs_space", [
+    gym.spaces.Dict({"x": gym.spaces.Box(-1, 1, (2,))}), gym.spaces.MultiDiscrete([2, 3]),
+    gym.spaces.Tuple([gym.spaces.Discrete(2)])])
+def test_unsupported_observation_spaces(obs_space):
+    name = type(obs_space).__name__
+    with pytest.raises(ValueError, match=f"^{name} observation spaces are not supported; use a Box observation"):
+        StreamAC(observation_space=obs_space, action_space=gym.spaces.Discrete(2))
+
+
+@pytest.mark.parametrize("cls, act_space, message", [
+    (StreamAC, gym.spaces.Dict({"a": gym.spaces.Discrete(2)}), "Dict action spaces are not supported"),
+    (StreamQ, gym.spaces.MultiDiscrete([2, 3]), "StreamQ needs a Discrete action space, got MultiDiscrete"),
+    (StreamSARSA, gym.spaces.Box(-1, 1, (1,)), "StreamSARSA needs a Discrete action space, got Box"),
+])
+def test_unsupported_action_spaces_from_spaces(cls, act_space, message):
+    with pytest.raises(ValueError, match=message):
+        cls(observation_space=gym.spaces.Box(-1, 1, (3,)), action_space=act_space)

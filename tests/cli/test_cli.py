@@ -39,6 +39,8 @@ def test_same_seed_same_episode_log(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["train", "q", "CartPol-v1"], "unknown environment id 'CartPol-v1'; did you mean CartPole-v1"),
     (["train", "--steps", "0"], "--steps must be a positive number of steps, got 0"),
+    (["train", "--steps", "-5"], "--steps must be a positive number of steps, got -5"),
+    (["train", "--checkpoint-every", "0"], "--checkpoint-every must be positive, got 0"),
     (["train", "--set", "lamdaa=0.9"], "unknown --set key 'lamdaa' for StreamQ"),
     (["train", "--set", "lamda"], "--set expects key=value"),
     (["train", "q", "Pendulum-v1"], "StreamQ needs a Discrete action space"),

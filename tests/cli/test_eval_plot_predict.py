@@ -53,6 +53,20 @@ def test_eval_video_for_mujoco_and_minatar(tmp_path, env_id, algorithm):
     assert frames >= 2 and reader.get_data(0).std() > 0  # a real picture
 
 
+def test_eval_video_for_atari(tmp_path):
+    """A real ALE game (ale-py ships the ROMs): the video shows the emulator's colour screen."""
+    from streamrl import StreamQ, make_env
+
+    path = tmp_path / "breakout.safetensors"  # an untrained agent: eval's part is under test, not learning
+    StreamQ(make_env("ALE/Breakout-v5", seed=0), seed=0).save(path)
+    video = tmp_path / "breakout.mp4"
+    # --max-episode-steps counts emulator frames; the pipeline acts every 4th frame
+    result = run("eval", path, "--episodes", "1", "--max-episode-steps", "400", "--video", video)
+    frames, reader = video_frames(result, video)
+    assert 2 <= frames <= 400 // 4 + 1  # the reset's frame and one a step at most
+    assert reader.get_meta_data()["size"] == (160, 210) and reader.get_data(frames // 2).std() > 0
+
+
 def test_plot_groups_runs_and_writes_a_png(cartpole_runs, tmp_path):
     out = tmp_path / "curves.png"
     result = run("plot", str(cartpole_runs / "ac-0"), str(cartpole_runs / "ac-1"), "--out", str(out))
@@ -90,6 +104,17 @@ def test_predict_on_a_csv_stream(tmp_path):
 def test_bad_input(tmp_path, args, message):
     result = run(*args, cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--episodes", "0"], "--episodes must be positive, got 0"),
+    (["--max-episode-steps", "0"], "--max-episode-steps must be positive, got 0"),
+    (["--video", "out.avi"], "--video writes an MP4 file: give a name ending in .mp4, not 'out.avi'"),
+])
+def test_bad_eval_options(cartpole_runs, tmp_path, args, message):
+    result = run("eval", cartpole_runs / "ac-0", *args, cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr == f"streamrl: error: {message}\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_truncated_checkpoint_is_reported(tmp_path, cartpole_runs):

@@ -97,6 +97,17 @@ def test_unsupported_action_spaces(space):
         StreamAC(observation_space=gym.spaces.Box(-1, 1, (3,)), action_space=space)
 
 
+def test_an_env_gymnasium_cannot_make_is_said_in_one_line():
+    # an env that exists only in vectorized form: gymnasium.make cannot build a single one
+    gym.register("VectorOnly-v0", vector_entry_point="gymnasium.envs.classic_control:CartPoleVectorEnv")
+    try:
+        with pytest.raises(ValueError) as error:
+            make_env("VectorOnly-v0")
+    finally:
+        del gym.registry["VectorOnly-v0"]
+    assert str(error.value) == "VectorOnly-v0 could not be made: VectorOnly-v0 registered but entry_point is not specified"
+
+
 def test_q_needs_discrete_actions():
     with pytest.raises(ValueError, match="needs a Discrete action space.*StreamAC"):
         StreamQ(make_env("Pendulum-v1"))

@@ -21,7 +21,10 @@ from streamrl.nn.learner import Learner
 from streamrl.nn.networks import NetworkSpec
 from streamrl.running.files import atomic_path
 
-FORMAT = "streamrl-agent-1"
+FORMAT = "streamrl-agent"
+# The layout of an agent file. Raise it when a file written now could not be read by an earlier
+# streamrl (renamed tensors, new required metadata); an older streamrl then refuses the file by name.
+FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,12 @@ def _learning_side_wrapper_in(env: gym.Env) -> str | None:
     return None
 
 
-def read_metadata(path: str | os.PathLike) -> dict[str, str]:
-    """The metadata of an agent file, checked to be one (reading it runs no code from the file)."""
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata of an agent file, checked to be one that this streamrl reads (reading it runs
+    no code from the file)."""
     from safetensors import safe_open
+
+    from streamrl import __version__
 
     try:
         with safe_open(os.fspath(path), framework="numpy") as f:
@@ -86,9 +92,43 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
         metadata = json.loads(raw) if raw else {}
     except json.JSONDecodeError:
         metadata = {}
-    if metadata.get("format") != FORMAT:
+    if isinstance(metadata, dict) and metadata.get("format") == "streamrl-agent-1":
+        metadata = {**metadata, "format": FORMAT, "format_version": 1}  # written before the version had a field
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise ValueError(f"{path} is not a streamrl agent file (no {FORMAT} metadata)")
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{path} has an unknown agent file format version {version!r}; it was not written by "
+                         "streamrl, or it is damaged")
+    if version > FORMAT_VERSION:
+        written_by = metadata.get("streamrl_version", "a newer streamrl")
+        raise ValueError(f"{path} is agent file format {version} (written by streamrl {written_by}), newer than "
+                         f"this streamrl {__version__} reads (format {FORMAT_VERSION}); upgrade streamrl "
+                         "(pip install -U streamrl)")
     return metadata
+
+
+def _describe(space: gym.Space) -> str:
+    """A space in a few words, on one line (a Box's bounds can be long arrays)."""
+    if isinstance(space, gym.spaces.Box):
+        return f"Box{space.shape} {space.dtype}"
+    return repr(space) if isinstance(space, gym.spaces.Discrete) else type(space).__name__
+
+
+def check_env_fits(env: gym.Env, what: str, env_id: str | None, observation_space: gym.Space,
+                   action_space: gym.Space) -> None:
+    """Refuse ``env`` unless it is the environment ``what`` (an agent, or its file) was made for:
+    the same Gymnasium id (when both are known) and the same observation and action spaces."""
+    given_id = env.spec.id if env.spec is not None else None
+    if env_id and given_id and given_id != env_id:
+        raise ValueError(f"{what} was trained on {env_id}, not {given_id}; use it with {env_id}")
+    for kind, saved, given in (("observation", observation_space, env.observation_space),
+                               ("action", action_space, env.action_space)):
+        if saved != given:
+            same_words = _describe(saved) == _describe(given)
+            raise ValueError(f"{what} has the {kind} space {_describe(saved)}, but {given_id or 'the env'} has "
+                             f"{_describe(given)}{' with other bounds' if same_words else ''}; use it with the "
+                             "environment it was trained on")
 
 
 class StreamAgent(ABC):
@@ -120,7 +160,8 @@ class StreamAgent(ABC):
             raise ValueError(f"unknown domain {domain!r}; choose one of {sorted(DOMAINS)}")
         if not isinstance(observation_space, gym.spaces.Box):
             raise ValueError(f"{type(observation_space).__name__} observation spaces are not supported; "
-                             "use a Box observation space (make_env flattens Discrete and Dict observations)")
+                             "use a Box observation space (make_env flattens Discrete observations, and DM "
+                             "Control's Dict ones)")
         self._check_action_space(action_space)
         self.observation_space, self.action_space, self.domain = observation_space, action_space, domain
         self.seed = seed
@@ -144,7 +185,7 @@ class StreamAgent(ABC):
         self._predict_started = False
         self._last_raw: Any = None
         self._env_obs: Any = None
-        self.env_started = False  # set when learn() has reset the env; a resumed run sets it itself
+        self.env_started = False  # learn() has reset the env (or load() was told it was)
         self._custom_network = network is not None
         self._build(network)
 
@@ -334,7 +375,8 @@ class StreamAgent(ABC):
         tensors = {f"{name}.{k}": v for name, learner in self.learners.items() for k, v in learner.state_dict().items()}
         tensors.update({f"preprocessor.{k}": v for k, v in self.preprocessor.state_dict().items()})
         tensors = {k: np.array(v, order="C") for k, v in tensors.items()}  # (ascontiguousarray makes 0-d 1-d)
-        metadata = {"format": FORMAT, "streamrl_version": __version__, "algorithm": self.algorithm,
+        metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "streamrl_version": __version__,
+                    "algorithm": self.algorithm,
                     "env_id": self.env.spec.id if self.env is not None and self.env.spec else "",
                     "config": json.dumps(self.config()), "counters": json.dumps(self._counters()),
                     "rng": json.dumps(self.rng.bit_generator.state),
@@ -349,28 +391,41 @@ class StreamAgent(ABC):
             save_file(tensors, tmp, metadata={"streamrl": json.dumps(metadata, sort_keys=True)})
 
     @classmethod
-    def load(cls, path: str | os.PathLike, env: gym.Env | None = None, network: Any = None) -> "StreamAgent":
+    def load(cls, path: str | os.PathLike, env: gym.Env | None = None, network: Any = None, *,
+             env_started: bool = False) -> "StreamAgent":
         """Rebuild an agent saved with :meth:`save` (no code is executed from the file). An agent
-        built on a custom network needs that network (freshly constructed) passed again."""
+        built on a custom network needs that network (freshly constructed) passed again.
+
+        ``env`` must be the environment the agent was trained on (same id, same spaces). With
+        ``env_started=True`` that env already continues the saved run (its random state restored):
+        learn() then resets it without a seed instead of reseeding it."""
         from safetensors import safe_open
 
         from streamrl.algorithms import ALGORITHMS
 
+        if env_started and env is None:
+            raise ValueError("env_started=True says the env continues the saved run: pass that env too")
         metadata = read_metadata(path)
         with safe_open(os.fspath(path), framework="numpy") as f:
             tensors = {k: f.get_tensor(k) for k in f.keys()}
         algorithm = metadata["algorithm"]
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"{path} holds an agent of an algorithm this streamrl does not know ({algorithm!r}); "
+                             "upgrade streamrl")
         agent_cls = ALGORITHMS[algorithm]
         if cls is not StreamAgent and not issubclass(agent_cls, cls):
-            raise ValueError(f"{path} holds a {agent_cls.__name__} agent, not a {cls.__name__}")
+            raise ValueError(f"{path} holds a {agent_cls.__name__} agent, not a {cls.__name__}; load it with "
+                             f"{agent_cls.__name__}.load or StreamAgent.load")
         if metadata["custom_network"] == "True" and network is None:
             raise ValueError(f"{path} was trained with a custom network: pass network= to load()")
         config = json.loads(metadata["config"])
         config["preprocessing"] = PreprocessingConfig(**config["preprocessing"])
         config["hidden"] = tuple(config["hidden"])
-        spaces = {} if env is not None else {
-            "observation_space": _space_from_json(json.loads(metadata["observation_space"])),
-            "action_space": _space_from_json(json.loads(metadata["action_space"]))}
+        spaces = {"observation_space": _space_from_json(json.loads(metadata["observation_space"])),
+                  "action_space": _space_from_json(json.loads(metadata["action_space"]))}
+        if env is not None:
+            check_env_fits(env, str(path), metadata["env_id"], **spaces)
+            spaces = {}
         agent = agent_cls(env, network=network, **spaces, **config)
         for name, learner in agent.learners.items():
             learner.load_state_dict({k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")})
@@ -380,4 +435,5 @@ class StreamAgent(ABC):
         agent.predict_rng.bit_generator.state = json.loads(metadata["predict_rng"])
         for k, v in json.loads(metadata["counters"]).items():
             setattr(agent, k, v)
+        agent.env_started = env_started
         return agent  # it starts a new episode at its first act(), clearing any saved traces

@@ -39,15 +39,11 @@ def _parse_overrides(pairs: list[str]) -> dict:
 
 
 def _train(args: argparse.Namespace) -> int:
-    import json
-
-    from streamrl.running.train import Interrupted, train_run
+    from streamrl.running.train import Interrupted, read_run_config, train_run
 
     if args.resume:
         run = Path(args.resume)
-        if not (run / "config.json").is_file():
-            raise ValueError(f"{run} is not a run folder (no config.json): give the --out folder of a 'streamrl train'")
-        config = json.loads((run / "config.json").read_text())
+        config = read_run_config(run)
         if args.steps is not None and args.steps < config["steps"]:
             raise ValueError(f"--steps {args.steps} is below the run's {config['steps']} steps")
         if (run / "summary.json").exists() and (args.steps or config["steps"]) <= config["steps"]:
@@ -142,19 +138,24 @@ def _check_overrides(cls, overrides: dict) -> None:
 
 def _checkpoint_and_env(target: Path) -> tuple[Path, str]:
     """A run folder or an agent file -> (agent file, env id)."""
-    import json
-
     from streamrl.algorithms.base import read_metadata
+    from streamrl.running.train import check_run_agent, read_run_config
 
-    path = target / "agent.safetensors" if target.is_dir() else target
-    if not path.is_file():
+    if target.is_dir():
+        config = read_run_config(target)
+        path = target / "agent.safetensors"
+        if not path.is_file():
+            raise ValueError(f"{target} has no agent.safetensors (the run has not finished; resume it with "
+                             f"streamrl train --resume {target}, or evaluate its checkpoint.safetensors)")
+        check_run_agent(path, config)
+        return path, config["env_id"]
+    if not target.is_file():
         raise ValueError(f"{target} is neither a run folder with agent.safetensors nor an agent file")
-    env_id = read_metadata(path).get("env_id", "")
-    if not env_id and target.is_dir() and (target / "config.json").is_file():
-        env_id = json.loads((target / "config.json").read_text())["env_id"]
+    env_id = read_metadata(target)["env_id"]
     if not env_id:
-        raise ValueError(f"{path} does not say which environment it was trained on")
-    return path, env_id
+        raise ValueError(f"{target} does not say which environment it was trained on (it was saved from an "
+                         "agent made without an env)")
+    return target, env_id
 
 
 def _eval(args: argparse.Namespace) -> int:

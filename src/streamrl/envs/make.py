@@ -37,6 +37,8 @@ DOMAINS = {
     "atari": Domain("atari", "atari_cnn", (), PreprocessingConfig(frame_stack=4), 0.05, 10_000_000, "atari"),
 }
 
+DOMAIN_NAMES = "classic control, MuJoCo, DM Control, MinAtar, Atari"
+
 
 class ClipAction(gym.ActionWrapper):
     """Clips actions to the bounds, and (unlike Gymnasium's ClipAction) keeps the bounded action
@@ -50,12 +52,17 @@ class MissingDependencyError(ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 
 
+def install_hint(extra: str) -> str:
+    """How to install an extra (double quotes: they work in every shell, Windows' too)."""
+    return f"the '{extra}' extra: pip install \"streamrl[{extra}]\""
+
+
 def require(module: str, extra: str, what: str):
     """Import ``module``, or say which extra installs it."""
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise MissingDependencyError(f"{what} needs the '{extra}' extra: pip install 'streamrl[{extra}]'") from None
+        raise MissingDependencyError(f"{what} needs {install_hint(extra)}") from None
 
 
 def _register(domain: str) -> None:
@@ -77,8 +84,7 @@ def _register(domain: str) -> None:
         elif domain == "mujoco":
             import mujoco  # noqa: F401
     except ImportError as e:
-        raise MissingDependencyError(f"{domain} environments need the '{extra}' extra: "
-                                     f"pip install 'streamrl[{extra}]' ({e})") from None
+        raise MissingDependencyError(f"{domain} environments need {install_hint(extra)} ({e})") from None
 
 
 def domain_of(env_id: str) -> str:
@@ -94,6 +100,27 @@ def domain_of(env_id: str) -> str:
     if "gymnasium.envs.mujoco" in entry:
         return "mujoco"
     return "classic"
+
+
+def _outside_domains(env_id: str) -> bool:
+    """An id that domain_of files under "classic" only because it is none of the others: Box2D,
+    toy text, Gymnasium's functional (JAX) envs, third-party registrations."""
+    spec = gym.registry.get(env_id)
+    entry = str(spec.entry_point) if spec is not None else ""
+    return domain_of(env_id) == "classic" and "gymnasium.envs.classic_control" not in entry
+
+
+def _gym_make(env_id: str, options: dict) -> gym.Env:
+    """gymnasium.make, with its failures to construct the env said in one line."""
+    try:
+        return gym.make(env_id, **options)
+    except (ImportError, gym.error.DependencyNotInstalled) as e:
+        reason = " ".join(str(e).split())  # Gymnasium's messages may span lines
+        where = (f"is outside streamrl's domains ({DOMAIN_NAMES}) and needs a package that no streamrl extra "
+                 "installs" if _outside_domains(env_id) else "needs a package that is not installed")
+        raise MissingDependencyError(f"{env_id} {where}: {reason}") from None
+    except gym.error.Error as e:
+        raise ValueError(f"{env_id} could not be made: {' '.join(str(e).split())}") from None
 
 
 def _unknown_id(env_id: str) -> ValueError:
@@ -136,7 +163,7 @@ def make_env(env_id: str, seed: int | None = None, normalize: bool = False, gamm
         options.setdefault("obs_type", "grayscale")
         options.setdefault("frameskip", 1)  # ALE/...-v5 ids skip 4 and use sticky actions by default;
         options.setdefault("repeat_action_probability", 0.0)  # the pipeline skips, as NoFrameskip-v4
-    env = gym.make(env_id, **options)
+    env = _gym_make(env_id, options)
     if domain in ("classic", "mujoco", "dmc"):
         space = env.observation_space
         if (domain == "dmc" and isinstance(space, gym.spaces.Dict)) or isinstance(space, gym.spaces.Discrete) or (

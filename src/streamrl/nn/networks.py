@@ -29,11 +29,9 @@ class NetworkSpec:
 
 
 def _torch():
-    try:
-        import torch
-    except ImportError as e:  # pragma: no cover - depends on the install
-        raise ImportError("the torch backend needs PyTorch: pip install 'streamrl[torch]'") from e
-    return torch
+    from streamrl.envs.make import require
+
+    return require("torch", "torch", "the torch backend")
 
 
 def build_torch_network(spec: NetworkSpec, sparsity: float = 0.9, rng: np.random.Generator | None = None,

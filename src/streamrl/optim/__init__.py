@@ -1,4 +1,4 @@
-"""Optimizers of the stream-x method (need PyTorch: ``pip install 'streamrl[torch]'``)."""
+"""Optimizers of the stream-x method (need PyTorch: ``pip install "streamrl[torch]"``)."""
 
 from streamrl.optim.obgd import AdaptiveObGD, ObGD
 

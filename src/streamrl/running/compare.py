@@ -4,7 +4,6 @@ standard-error band."""
 from __future__ import annotations
 
 import csv
-import json
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -13,15 +12,17 @@ import numpy as np
 
 from streamrl.running.files import atomic_path
 from streamrl.running.plots import smooth
+from streamrl.running.train import read_run_config
 
 GRID_POINTS = 200
 
 
 def read_run(run: Path) -> tuple[dict, np.ndarray, np.ndarray]:
-    config_path, log_path = run / "config.json", run / "episodes.csv"
-    if not config_path.is_file() or not log_path.is_file():
-        raise ValueError(f"{run} is not a run folder (it needs config.json and episodes.csv from 'streamrl train')")
-    config = json.loads(config_path.read_text())
+    config = read_run_config(run)
+    log_path = run / "episodes.csv"
+    if not log_path.is_file():
+        raise ValueError(f"{run} has no episodes.csv: the run has not finished (resume it with "
+                         f"streamrl train --resume {run})")
     rows = list(csv.DictReader(log_path.open()))
     steps = np.array([int(r["end_step"]) for r in rows])
     returns = np.array([float(r["return"]) for r in rows])

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from streamrl.algorithms import StreamAgent
+from streamrl.algorithms.base import check_env_fits
 from streamrl.envs import domain_of, make_env
 from streamrl.envs.make import require
 from streamrl.running.files import atomic_path
@@ -46,11 +47,13 @@ def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, vide
             raise ValueError(f"--max-episode-steps must be positive, got {max_episode_steps}")
         options["max_episode_steps"] = max_episode_steps
     if video is not None:
+        imageio = require("imageio.v2", "video", "video")  # said before the episodes run, not after
         prepare_offscreen_rendering(env_id)
     env = make_env(env_id, seed=seed, **options)
     frames: list[np.ndarray] = []
     returns: list[float] = []
     try:
+        check_env_fits(env, f"the {type(agent).__name__} agent", None, agent.observation_space, agent.action_space)
         obs, _ = env.reset(seed=seed)
         start = True
         if video is not None:
@@ -73,8 +76,6 @@ def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, vide
     finally:
         env.close()
     if video is not None:
-        imageio = require("imageio.v2", "video", "video")
-
         with atomic_path(video) as tmp:
             with imageio.get_writer(tmp, format="FFMPEG", fps=VIDEO_FPS[domain_of(env_id)], codec="libx264",
                                     macro_block_size=1) as writer:

@@ -11,11 +11,16 @@ from streamrl.algorithms import Episode, StepInfo
 from streamrl.envs.make import require
 
 
+def summary_writer_class() -> type:
+    """tensorboardX's SummaryWriter, or the one-line message that names the extra to install."""
+    return require("tensorboardX", "tensorboard", "TensorBoard logging (or pass --no-tensorboard)").SummaryWriter
+
+
 class ScalarLog:
     """Aggregates per-step numbers over ``window`` steps and writes them with tensorboardX."""
 
     def __init__(self, log_dir: Path, window: int = 1000, purge_step: int | None = None) -> None:
-        SummaryWriter = require("tensorboardX", "tensorboard", "TensorBoard logging (or pass --no-tensorboard)").SummaryWriter
+        SummaryWriter = summary_writer_class()
         # purge_step: a resumed run drops what the interrupted one logged after its checkpoint
         self.writer = SummaryWriter(str(log_dir), purge_step=purge_step, flush_secs=30)
         self.window = window

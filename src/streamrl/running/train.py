@@ -23,9 +23,11 @@ from typing import Any
 import numpy as np
 
 from streamrl.algorithms import ALGORITHMS, Episode, StreamAgent
+from streamrl.algorithms.base import read_metadata
 from streamrl.envs import make_env
 from streamrl.envs.random_state import get_random_state, set_random_state
 from streamrl.running.files import atomic_path
+from streamrl.running.scalars import ScalarLog, summary_writer_class
 
 RUN_FILES = ("config.json", "episodes.csv", "timing.csv", "summary.json", "agent.safetensors",
              "learning_curve.png", "checkpoint.safetensors")
@@ -60,9 +62,36 @@ def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
         writer.writerows(rows)
 
 
-def read_run_state(path: Path) -> dict[str, Any]:
-    from streamrl.algorithms.base import read_metadata
+RUN_CONFIG_KEYS = ("algorithm", "env_id", "steps", "seed")
 
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """The config.json of a run folder, checked to hold what a run needs."""
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise ValueError(f"{run_dir} is not a run folder (no config.json): give the --out folder of a 'streamrl train'")
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is corrupted ({e}); train the run again") from None
+    missing = [key for key in RUN_CONFIG_KEYS if not isinstance(config, dict) or key not in config]
+    if missing:
+        raise ValueError(f"{path} is corrupted (no {missing[0]!r}); train the run again")
+    return config
+
+
+def check_run_agent(path: Path, config: dict[str, Any]) -> None:
+    """Refuse an agent file in a run folder that belongs to another run (copied in, it would
+    resume or evaluate the wrong agent)."""
+    metadata = read_metadata(path)
+    saved, run = (metadata["algorithm"], metadata["env_id"]), (config["algorithm"], config["env_id"])
+    if saved != run:
+        raise ValueError(f"{path} holds an agent trained with {saved[0]} on {saved[1] or 'an unnamed env'}, but "
+                         f"the run trains {run[0]} on {run[1]} (config.json): the file comes from another run; put "
+                         "the run's own file back or train the run again")
+
+
+def read_run_state(path: Path) -> dict[str, Any]:
     metadata = read_metadata(path)
     if "run" not in metadata:
         raise ValueError(f"{path} is an agent file, not a training checkpoint")
@@ -106,14 +135,17 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
         if not (out_dir / CHECKPOINT).is_file():
             raise ValueError(f"{out_dir} has no checkpoint (the run stopped before its first episode end after "
                              f"{checkpoint_every:,} steps); start it again")
+        config = read_run_config(out_dir)
+        check_run_agent(out_dir / CHECKPOINT, config)
         run_state = read_run_state(out_dir / CHECKPOINT)
-        agent = ALGORITHMS[algorithm].load(out_dir / CHECKPOINT, env=env)
+        # the env continues where the checkpoint left it: its next reset draws from its own random stream
+        agent = ALGORITHMS[algorithm].load(out_dir / CHECKPOINT, env=env, env_started=True)
         set_random_state(env, run_state["env_random_state"])
-        agent.env_started = True  # the next reset continues the env's own random stream
         episodes = [Episode(*e) for e in run_state["episodes"]]
         timing = [list(t) for t in run_state["timing"]]
         wall_before = run_state["wall_time"]
-        config = json.loads((out_dir / "config.json").read_text())
+        if tensorboard:  # a missing extra is said before anything is written
+            summary_writer_class()
         if config["steps"] != steps:  # an extended run: plots and later resumes read the new length
             write_json(out_dir / "config.json", {**config, "steps": steps})
     else:
@@ -121,6 +153,8 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
             agent = ALGORITHMS[algorithm](env, seed=seed, **(agent_options or {}))
         except TypeError as e:  # a --set value of the wrong kind reaches the agent's arithmetic
             raise ValueError(f"bad agent option value ({e}); check the --set values") from None
+        if tensorboard:  # a missing extra is said before anything is written
+            summary_writer_class()
         out_dir.mkdir(parents=True, exist_ok=True)
         for name in RUN_FILES:  # a rerun with --overwrite must not leave the old results beside the new
             (out_dir / name).unlink(missing_ok=True)
@@ -151,8 +185,6 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
     display = _Progress(steps, agent.num_steps, algorithm, env_id) if progress else None
     scalars = None
     if tensorboard:
-        from streamrl.running.scalars import ScalarLog
-
         scalars = ScalarLog(out_dir / "tensorboard", purge_step=agent.num_steps + 1 if resume else None)
     with _SignalFlag() as interrupt:
         def on_step(agent: StreamAgent, info: Any, episode: Episode | None) -> bool | None:
