@@ -4,6 +4,8 @@ implementations of the same bootstraps; the Markdown, the figures, the CLI and i
 
 import csv
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -281,3 +283,14 @@ def test_runs_without_episodes_only(tmp_path):
     write_run(tmp_path / "r", {"algorithm": "ac", "env_id": "CartPole-v1", "steps": 10, "seed": 0}, [])
     with pytest.raises(ValueError, match="none of the runs has a finished episode"):
         compute_statistics([tmp_path])
+
+
+def test_without_rliable_the_message_names_the_extra(results, tmp_path):
+    script = ("import sys; sys.modules['rliable'] = None  # any import of rliable now fails\n"
+              "from streamrl.cli.main import main; sys.exit(main(sys.argv[1:]))")
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-c", script, "report", str(results), "--out", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "needs the 'report' extra: pip install 'streamrl[report]'" in result.stderr
+    assert not out.exists()

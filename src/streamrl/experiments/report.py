@@ -393,6 +393,7 @@ def _iqm_figure(iqm: dict[str, Estimate], path: Path) -> None:
         ax.barh(-i, estimate.high - estimate.low, left=estimate.low, height=0.6, alpha=0.4, color=f"C{i}")
         ax.plot([estimate.value], [-i], marker="|", markersize=18, markeredgewidth=2, color=f"C{i}")
     ax.set_yticks([-i for i in range(len(methods))], methods)
+    ax.use_sticky_edges = False  # bars would pin the x range to their ends
     ax.margins(x=0.08)
     ax.set_xlabel(f"IQM of normalised final return ({CONFIDENCE:.0%} stratified-bootstrap CI)")
     save_figure(fig, path)
