@@ -5,6 +5,7 @@
     streamrl plot RUN ... [--out FILE.png]
     streamrl predict [--csv FILE --target COLUMN] [--gamma G] [--out DIR]
     streamrl bench [--steps N] [--repeats K]
+    streamrl report RESULTS ... [--out DIR] [--reps N]
 
 Every mistake ends with one line on stderr that says what is wrong and how to fix it, and a
 non-zero exit status.
@@ -243,6 +244,23 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from streamrl.experiments.report import write_report
+
+    out = Path(args.out) if args.out else Path(args.results[0]) / "report"
+    stats = write_report([Path(p) for p in args.results], out, args.reps)
+    for (method, env_id), estimate in stats.final.items():
+        print(f"{method} on {env_id}: {estimate.count} run{'s' * (estimate.count > 1)}, final return "
+              f"{estimate.value:,.1f} [{estimate.low:,.1f}, {estimate.high:,.1f}]")
+    for method, estimate in stats.iqm.items():
+        print(f"{method}: IQM of normalised final return {estimate.value:.3f} "
+              f"[{estimate.low:.3f}, {estimate.high:.3f}]")
+    if stats.skipped:
+        print(f"left out {len(stats.skipped)} folder{'s' * (len(stats.skipped) > 1)} (listed in the report)")
+    print(f"wrote {out / 'report.md'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="streamrl", description="Streaming deep RL (stream-x).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -286,6 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--steps", type=int, default=2000)
     bench.add_argument("--repeats", type=int, default=5)
     bench.set_defaults(run=_bench)
+    report = sub.add_parser("report", help="learning curves, final returns and IQM / probability of improvement "
+                            "across environments, as Markdown and PNGs")
+    report.add_argument("results", nargs="+", metavar="RESULTS", help="folders searched for run folders")
+    report.add_argument("--out", help="report folder (default RESULTS/report, for the first RESULTS)")
+    report.add_argument("--reps", type=int, default=2000, help="bootstrap resamples per interval (default 2,000)")
+    report.set_defaults(run=_report)
     return parser
 
 

@@ -1,20 +1,26 @@
-"""Learning curves of several runs: grouped by algorithm and environment, mean over seeds with a
-standard-error band."""
+"""Learning curves of several runs: grouped by method and environment, mean over seeds with a
+band (a standard-error band for ``streamrl plot``, a bootstrap confidence band in reports)."""
 
 from __future__ import annotations
 
 import csv
 import warnings
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from streamrl.running.files import atomic_path
-from streamrl.running.plots import smooth
+from streamrl.running.plots import save_figure, smooth
 from streamrl.running.train import read_run_config
 
 GRID_POINTS = 200
+CURVE_WINDOW = 10
+
+# One seed's run: (episode end steps, episode returns, the run's step budget).
+SeedRun = tuple[np.ndarray, np.ndarray, int]
+# Seeds' curves on a grid (seeds x grid points, NaN where a seed has no value) -> mean, low, high.
+Band = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 def read_run(run: Path) -> tuple[dict, np.ndarray, np.ndarray]:
@@ -29,20 +35,59 @@ def read_run(run: Path) -> tuple[dict, np.ndarray, np.ndarray]:
     return config, steps, returns
 
 
-def curve_on_grid(steps: np.ndarray, returns: np.ndarray, grid: np.ndarray, window: int = 10) -> np.ndarray:
+def method_name(config: dict) -> str:
+    """What a run is grouped under: its label (e.g. a sweep variant) if it has one, else its algorithm."""
+    return config.get("label") or config["algorithm"]
+
+
+def curve_on_grid(steps: np.ndarray, returns: np.ndarray, grid: np.ndarray, window: int = CURVE_WINDOW) -> np.ndarray:
     """At each grid step, the mean return of the last ``window`` episodes finished by then (NaN before any)."""
     smoothed = smooth(returns, window)
     index = np.searchsorted(steps, grid, side="right") - 1
     return np.where(index >= 0, smoothed[np.maximum(index, 0)], np.nan)
 
 
+def seed_curves(members: list[SeedRun]) -> tuple[np.ndarray, np.ndarray]:
+    """The seeds' curves on one grid from 0 to the longest budget: (grid, seeds x grid points)."""
+    grid = np.linspace(0, max(total for _, _, total in members), GRID_POINTS)
+    # a run says nothing past the steps it trained for
+    curves = np.array([np.where(grid <= total, curve_on_grid(s, r, grid), np.nan) for s, r, total in members])
+    return grid, curves
+
+
+def standard_error_band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over seeds ± one standard error (no band where only one seed has a value)."""
+    with warnings.catch_warnings():  # grid steps before any episode ended are all-NaN columns
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(curves, axis=0)
+        counts = np.sum(~np.isnan(curves), axis=0)
+        se = np.where(counts > 1, np.nanstd(curves, axis=0, ddof=1) / np.sqrt(np.maximum(counts, 1)), 0.0)
+    return mean, mean - se, mean + se
+
+
+def draw_curves(ax, env_id: str, methods: dict[str, list[SeedRun]], band: Band,
+                colors: dict[str, str] | None = None) -> None:
+    """One panel: each method's mean curve over its seeds, with ``band`` shaded (``colors``: a
+    method's colour in every panel, when panels show different sets of methods)."""
+    for method, members in sorted(methods.items()):
+        grid, curves = seed_curves(members)
+        mean, low, high = band(curves)
+        line, = ax.plot(grid, mean, label=f"{method} ({len(members)} seed{'s' * (len(members) > 1)})",
+                        color=(colors or {}).get(method))
+        ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
+    ax.set_title(env_id)
+    ax.set_xlabel("steps")
+    ax.set_ylabel(f"episodic return (mean of last {CURVE_WINDOW} episodes)")
+    ax.legend(loc="best")
+
+
 def plot_runs(runs: list[Path], out: Path) -> dict[tuple[str, str], int]:
-    """Write the comparison figure; returns the number of seeds in each (algorithm, env) group."""
-    groups: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray, int]]] = defaultdict(list)
+    """Write the comparison figure; returns the number of seeds in each (method, env) group."""
+    groups: dict[tuple[str, str], list[SeedRun]] = defaultdict(list)
     for run in runs:
         config, steps, returns = read_run(run)
         if len(steps):
-            groups[(config["algorithm"], config["env_id"])].append((steps, returns, int(config["steps"])))
+            groups[(method_name(config), config["env_id"])].append((steps, returns, int(config["steps"])))
     if not groups:
         raise ValueError("none of the runs has a finished episode to plot")
     from matplotlib.figure import Figure
@@ -51,24 +96,7 @@ def plot_runs(runs: list[Path], out: Path) -> dict[tuple[str, str], int]:
     fig = Figure(figsize=(6 * len(envs), 4))
     axes = np.atleast_1d(fig.subplots(1, len(envs)))
     for ax, env in zip(axes, envs):
-        for (algorithm, env_id), members in sorted(groups.items()):
-            if env_id != env:
-                continue
-            grid = np.linspace(0, max(total for _, _, total in members), GRID_POINTS)
-            # a run says nothing past the steps it trained for
-            curves = np.array([np.where(grid <= total, curve_on_grid(s, r, grid), np.nan) for s, r, total in members])
-            with warnings.catch_warnings():  # grid steps before any episode ended are all-NaN columns
-                warnings.simplefilter("ignore", RuntimeWarning)
-                mean = np.nanmean(curves, axis=0)
-                counts = np.sum(~np.isnan(curves), axis=0)
-                se = np.where(counts > 1, np.nanstd(curves, axis=0, ddof=1) / np.sqrt(np.maximum(counts, 1)), 0.0)
-            line, = ax.plot(grid, mean, label=f"{algorithm} ({len(members)} seed{'s' * (len(members) > 1)})")
-            ax.fill_between(grid, mean - se, mean + se, color=line.get_color(), alpha=0.2)
-        ax.set_title(env)
-        ax.set_xlabel("steps")
-        ax.set_ylabel("episodic return (mean of last 10 episodes)")
-        ax.legend(loc="lower right")
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+        draw_curves(ax, env, {method: members for (method, env_id), members in groups.items() if env_id == env},
+                    standard_error_band)
+    save_figure(fig, out)
     return {k: len(v) for k, v in groups.items()}

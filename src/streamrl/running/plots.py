@@ -18,6 +18,13 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     return (cumulative[1:] - cumulative[starts]) / (np.arange(1, len(values) + 1) - starts)
 
 
+def save_figure(fig, path: Path) -> None:
+    """Lay out and write a matplotlib Figure as a PNG, atomically."""
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+
+
 def learning_curve(episodes: Sequence[Episode], path: Path, title: str) -> None:
     """Return against steps: raw episodes faint, their moving average on top."""
     from matplotlib.figure import Figure  # no pyplot: the caller's backend stays as it is
@@ -35,9 +42,7 @@ def learning_curve(episodes: Sequence[Episode], path: Path, title: str) -> None:
     ax.set_ylabel("episodic return")
     ax.set_title(title)
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+    save_figure(fig, path)
 
 
 def prediction_plot(result, path: Path) -> None:
@@ -53,6 +58,4 @@ def prediction_plot(result, path: Path) -> None:
     ax.set_xlabel("row")
     ax.set_ylabel(f"discounted sum (γ = {result.gamma})")
     ax.legend(loc="best")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+    save_figure(fig, path)

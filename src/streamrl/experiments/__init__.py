@@ -1,0 +1,1 @@
+"""Experiments at scale: reports over many runs."""

@@ -1,0 +1,528 @@
+"""``streamrl report``: learning curves, final returns and cross-environment statistics of many
+runs, written as Markdown with PNG figures.
+
+Definitions (the report restates them):
+
+- A run folder is any folder below the given paths with ``config.json`` and ``episodes.csv``;
+  runs are grouped by method (the config's ``label`` if present, else its ``algorithm``) and
+  environment id.
+- A run's final return is the mean return of the episodes that ended in the last 10% of its step
+  budget (``end_step > 0.9 * steps``); if none ended there, the return of its last episode.
+- Per environment, the learning curves and the final-return table show the mean over seeds with
+  a 95% percentile-bootstrap interval over seeds (resampling whole runs), NumPy's PCG64 seeded
+  with ``BOOTSTRAP_SEED``.
+- Across environments final returns are normalised per environment: divided by the paper's
+  stream-x figure where the paper gives one for that environment, else min-max scaled over all
+  runs' final returns on it. The interquartile mean (IQM) with stratified-bootstrap 95% intervals
+  and the probability of improvement come from rliable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import platform
+import re
+import warnings
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+from streamrl.running.compare import CURVE_WINDOW, GRID_POINTS, SeedRun, draw_curves, method_name, read_run
+from streamrl.running.files import atomic_path
+from streamrl.running.plots import save_figure
+from streamrl.running.train import read_run_config
+
+BOOTSTRAP_SEED = 0
+DEFAULT_REPS = 2000
+CONFIDENCE = 0.95
+FINAL_PERCENT = 10  # the final return averages the episodes that ended in this last part of the budget
+RUN_KEYS = ("algorithm", "env_id", "steps", "seed")
+_CHUNK = 256  # bootstrap replicates averaged at a time (bounds memory for long curves and many seeds)
+
+# The paper's final average episodic returns (Elsayed, Vasan & Mahmood 2024; STREAM_X.md,
+# "Published figures"). "classic" is the paper's stream algorithm with every stream-x technique off.
+PUBLISHED = {
+    "Hopper-v4": {"classic": 0, "PPO1": 449, "SAC1": 276, "stream-x": 2173, "PPO": 2041, "SAC": 2304},
+    "Walker2d-v4": {"classic": 0, "PPO1": 415, "SAC1": 624, "stream-x": 4335, "PPO": 2386, "SAC": 5098},
+    "dog-stand (DMC)": {"classic": 0, "PPO1": 205, "SAC1": 0, "stream-x": 757, "PPO": 239, "SAC": 0},
+    "cheetah-run (DMC)": {"classic": 0, "PPO1": 180, "SAC1": 282, "stream-x": 715, "PPO": 416, "SAC": 896},
+    "Breakout": {"classic": 43, "DQN1": 2, "stream-x": 225, "DQN": 385},
+    "Enduro": {"classic": 52, "DQN1": 0, "stream-x": 1156, "DQN": 729},
+}
+# Which streamrl algorithm is the paper's stream-x (and, techniques off, classic) method in each row.
+STREAM_ALGORITHM = {"Hopper-v4": "ac", "Walker2d-v4": "ac", "dog-stand (DMC)": "ac",
+                    "cheetah-run (DMC)": "ac", "Breakout": "q", "Enduro": "q"}
+BATCH_METHODS = ("ppo", "ppo1", "sac", "sac1", "dqn", "dqn1")
+_PAPER_ROWS = ((re.compile(r"(Hopper|Walker2d)-v[45]"), "{}-v4"),
+               (re.compile(r"dm_control/(dog-stand|cheetah-run)-v\d+"), "{} (DMC)"),
+               (re.compile(r"(?:ALE/)?(Breakout|Enduro)(?:NoFrameskip)?-v[45]"), "{}"))
+
+
+@dataclass(frozen=True)
+class Run:
+    folder: Path
+    method: str
+    env_id: str
+    seed: int
+    steps: int  # the step budget
+    episode_ends: np.ndarray
+    returns: np.ndarray
+    wall_time: float | None  # seconds, as the run measured it
+
+    @property
+    def final_return(self) -> float | None:
+        return final_return(self.episode_ends, self.returns, self.steps)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float
+    low: float
+    high: float
+    count: int  # the runs behind it
+
+
+@dataclass(frozen=True)
+class Normaliser:
+    low: float
+    high: float
+    how: str
+
+    def __call__(self, finals: np.ndarray) -> np.ndarray:
+        if self.high == self.low:  # every run on the env ended equal: the middle of the scale
+            return np.full(len(finals), 0.5)
+        return (finals - self.low) / (self.high - self.low)
+
+
+@dataclass
+class Statistics:
+    runs: list[Run]
+    skipped: list[str]  # folders left out, each with the reason
+    groups: dict[tuple[str, str], list[Run]]  # (method, env id) -> runs with episodes, by seed
+    final: dict[tuple[str, str], Estimate]
+    normalisers: dict[str, Normaliser]
+    scores: dict[str, dict[str, np.ndarray]]  # method -> env id -> normalised final returns
+    iqm: dict[str, Estimate]
+    improvement: dict[tuple[str, str], Estimate]  # (x, y) -> P(x > y)
+    reps: int
+
+
+def final_return(episode_ends: np.ndarray, returns: np.ndarray, budget: int) -> float | None:
+    """Mean return of the episodes that ended in the last FINAL_PERCENT of ``budget`` steps; the
+    last episode's if none did; None without episodes."""
+    if not len(returns):
+        return None
+    last = returns[np.asarray(episode_ends) * 100 > budget * (100 - FINAL_PERCENT)]  # integers: exact
+    return float(np.mean(last)) if len(last) else float(returns[-1])
+
+
+def paper_row(env_id: str) -> str | None:
+    """The row of the paper's table for ``env_id`` (v5 MuJoCo and ALE ids map to the paper's v4 rows)."""
+    for pattern, row in _PAPER_ROWS:
+        match = pattern.fullmatch(env_id)
+        if match:
+            return row.format(match.group(1))
+    return None
+
+
+def paper_column(method: str, row: str) -> str | None:
+    """The paper's column for a method name: ``ac``/``stream-x`` -> stream-x (``q`` on Atari),
+    ``classic``/``classic-ac``/``ac-classic`` -> classic, ``ppo1`` -> PPO1 and so on."""
+    name, algorithm = method.lower().replace("_", "-"), STREAM_ALGORITHM[row]
+    if name in BATCH_METHODS:
+        return name.upper()
+    if name in (algorithm, "stream-x", f"stream-{algorithm}", f"{algorithm}-stream-x"):
+        return "stream-x"
+    if name in ("classic", f"classic-{algorithm}", f"{algorithm}-classic"):
+        return "classic"
+    return None
+
+
+def published(method: str, env_id: str) -> tuple[float, str, str] | None:
+    """(figure, paper row, paper column) where the paper gives a figure for this method and env."""
+    row = paper_row(env_id)
+    column = paper_column(method, row) if row else None
+    if column is None or column not in PUBLISHED[row]:
+        return None
+    return PUBLISHED[row][column], row, column
+
+
+def find_run_folders(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """(run folders, folders with config.json but no episodes.csv) below ``paths``, sorted;
+    hidden folders are not searched."""
+    finished, unfinished = set(), set()
+    for root in paths:
+        if not root.is_dir():
+            raise ValueError(f"{root} is not a folder: give folders that hold run folders from 'streamrl train'")
+        for config in root.rglob("config.json"):
+            folder = config.parent
+            if any(part.startswith(".") for part in folder.relative_to(root).parts):
+                continue
+            (finished if (folder / "episodes.csv").is_file() else unfinished).add(folder.resolve())
+    return sorted(finished), sorted(unfinished)
+
+
+def read_report_run(folder: Path) -> Run:
+    """One run folder, or a one-line ValueError naming it and what is wrong."""
+    def unreadable(why: str) -> ValueError:
+        return ValueError(f"run folder {folder} is unreadable: {why}; fix or remove it")
+
+    try:
+        read_run_config(folder)
+    except ValueError as e:  # not JSON, or without the keys every run has
+        raise unreadable(str(e).split("; ")[0]) from None
+    try:
+        config, episode_ends, returns = read_run(folder)
+    except KeyError as e:
+        raise unreadable(f"episodes.csv has no column {e}") from None
+    except (ValueError, TypeError) as e:
+        raise unreadable(f"episodes.csv holds a bad value ({e})") from None
+    except OSError as e:
+        raise unreadable(str(e)) from None
+    if not isinstance(config, dict):
+        raise unreadable("config.json does not hold a JSON object")
+    missing = [key for key in RUN_KEYS if key not in config]
+    if missing:
+        raise unreadable(f"config.json lacks {missing[0]!r}")
+    if not np.all(np.diff(episode_ends) > 0):
+        raise unreadable("the end steps in episodes.csv do not increase")
+    if not np.all(np.isfinite(returns)):
+        raise unreadable("episodes.csv holds a return that is not a finite number")
+    try:
+        steps, seed = int(config["steps"]), int(config["seed"])
+    except (ValueError, TypeError):
+        raise unreadable(f"config.json's steps and seed must be integers, got {config['steps']!r} and "
+                         f"{config['seed']!r}") from None
+    try:
+        wall_time = _wall_time(folder)
+    except (ValueError, OSError) as e:
+        raise unreadable(str(e)) from None
+    return Run(folder, str(method_name(config)), str(config["env_id"]), seed, steps, episode_ends, returns, wall_time)
+
+
+def _wall_time(folder: Path) -> float | None:
+    """The run's wall time from summary.json, else from the last row of timing.csv, else None."""
+    if (folder / "summary.json").is_file():
+        try:
+            wall = json.loads((folder / "summary.json").read_text()).get("wall_time_s")
+        except (json.JSONDecodeError, AttributeError):
+            raise ValueError("summary.json is not a JSON object") from None
+        if wall is not None:
+            return float(wall)
+    if (folder / "timing.csv").is_file():
+        rows = list(csv.DictReader((folder / "timing.csv").open()))
+        try:
+            return float(rows[-1]["wall_time"]) if rows else None
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("timing.csv lacks a wall_time column of numbers") from None
+    return None
+
+
+def bootstrap_mean_interval(values: np.ndarray, reps: int, seed: int = BOOTSTRAP_SEED,
+                            confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over the rows (seeds) of ``values`` (seeds x points) and its percentile-bootstrap
+    interval at each point: ``reps`` resamples of the rows with replacement, drawn at once as
+    ``default_rng(seed).integers(0, seeds, (reps, seeds))``; NaNs (a seed without a value there)
+    are left out of each mean."""
+    index = np.random.default_rng(seed).integers(0, len(values), size=(reps, len(values)))
+    means = np.empty((reps, values.shape[1]))
+    alpha = 100 * (1 - confidence) / 2
+    with warnings.catch_warnings():  # points no resampled seed reaches are NaN, not an error
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for start in range(0, reps, _CHUNK):
+            means[start:start + _CHUNK] = np.nanmean(values[index[start:start + _CHUNK]], axis=1)
+        low, high = np.nanpercentile(means, [alpha, 100 - alpha], axis=0)
+        return np.nanmean(values, axis=0), low, high
+
+
+def _rliable():
+    from streamrl.envs.make import require
+
+    what = "streamrl report's cross-environment statistics"
+    return require("rliable.library", "report", what), require("rliable.metrics", "report", what)
+
+
+@contextlib.contextmanager
+def _global_numpy_seed(seed: int) -> Iterator[None]:
+    """rliable 1.2.0's stratified bootstraps draw from NumPy's global generator (its random_state
+    argument does not reach them), so each estimate seeds it, and the caller's state comes back."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def _interval(library, arrays: list[np.ndarray], statistic, reps: int) -> tuple[float, float]:
+    with _global_numpy_seed(BOOTSTRAP_SEED):
+        _, intervals = library.get_interval_estimates({"x": arrays}, statistic, reps=reps,
+                                                      confidence_interval_size=CONFIDENCE)
+    return float(intervals["x"][0, 0]), float(intervals["x"][1, 0])
+
+
+def interquartile_means(scores: dict[str, dict[str, np.ndarray]], reps: int) -> dict[str, Estimate]:
+    """Each method's IQM over all its runs on all its envs (rliable's aggregate_iqm), with a
+    stratified-bootstrap interval: runs resampled within each env (rliable's
+    StratifiedIndependentBootstrap, one (runs x 1) array per env, envs in sorted order)."""
+    library, metrics = _rliable()
+
+    def iqm(*per_env: np.ndarray) -> np.ndarray:
+        return np.array([metrics.aggregate_iqm(np.concatenate(per_env))])
+
+    estimates = {}
+    for method, per_env in sorted(scores.items()):
+        arrays = [per_env[env][:, None] for env in sorted(per_env)]
+        low, high = _interval(library, arrays, iqm, reps)
+        estimates[method] = Estimate(float(iqm(*arrays)[0]), low, high, sum(len(a) for a in arrays))
+    return estimates
+
+
+def _mean_improvement(*pairs: np.ndarray) -> np.ndarray:
+    """Mean over envs of P(x > y) (ties count one half) for arrays x_1, y_1, x_2, y_2, ...: the
+    Mann-Whitney U / (n m) that rliable's probability_of_improvement computes with scipy, written
+    with NumPy for the bootstrap replicates (scipy's call dominates their time a hundredfold)."""
+    per_env = [np.mean((x[:, None, 0] > y[None, :, 0]) + 0.5 * (x[:, None, 0] == y[None, :, 0]))
+               for x, y in zip(pairs[::2], pairs[1::2])]
+    return np.array([np.mean(per_env)])
+
+
+def improvement_probabilities(scores: dict[str, dict[str, np.ndarray]], reps: int) -> dict[tuple[str, str], Estimate]:
+    """P(X > Y) for every two methods over the envs both ran on: the point estimate is rliable's
+    probability_of_improvement averaged over those envs; the interval resamples each method's
+    runs within each env independently (StratifiedIndependentBootstrap). P(Y > X) = 1 - P(X > Y)."""
+    library, metrics = _rliable()
+    estimates = {}
+    for x, y in combinations(sorted(scores), 2):
+        envs = sorted(set(scores[x]) & set(scores[y]))
+        if not envs:
+            continue
+        arrays = [a[:, None] for env in envs for a in (scores[x][env], scores[y][env])]
+        value = float(np.mean([metrics.probability_of_improvement(scores[x][env][:, None], scores[y][env][:, None])
+                               for env in envs]))
+        low, high = _interval(library, arrays, _mean_improvement, reps)
+        count = sum(len(a) for a in arrays)
+        estimates[(x, y)] = Estimate(value, low, high, count)
+        estimates[(y, x)] = Estimate(1 - value, 1 - high, 1 - low, count)
+    return estimates
+
+
+def normaliser(env_id: str, finals: np.ndarray) -> Normaliser:
+    """Divide by the paper's stream-x figure for the env where it has one (above zero); else
+    min-max over all runs' final returns on the env."""
+    row = paper_row(env_id)
+    if row is not None and PUBLISHED[row].get("stream-x", 0) > 0:
+        figure = PUBLISHED[row]["stream-x"]
+        return Normaliser(0.0, figure, f"÷ {figure:,}, the paper's stream-x figure ({row})")
+    low, high = float(np.min(finals)), float(np.max(finals))
+    return Normaliser(low, high, f"min-max over all runs' final returns: (x − {low:,.1f}) / "
+                                 f"({high:,.1f} − {low:,.1f})" if high > low else
+                      f"all runs' final returns equal {low:,.1f}: every run scores 0.5")
+
+
+def compute_statistics(paths: Sequence[Path], reps: int = DEFAULT_REPS) -> Statistics:
+    """Read every run below ``paths`` and compute all the report's numbers (nothing is written)."""
+    if reps < 1:
+        raise ValueError(f"--reps must be a positive number of bootstrap resamples, got {reps}")
+    folders, unfinished = find_run_folders(paths)
+    if not folders:
+        where = ", ".join(str(p) for p in paths)
+        raise ValueError(f"no run folders (config.json and episodes.csv from 'streamrl train') below {where}")
+    runs = [read_report_run(folder) for folder in folders]
+    skipped = [f"{folder}: no episodes.csv (the run has not finished)" for folder in unfinished]
+    skipped += [f"{run.folder}: no finished episode" for run in runs if not len(run.returns)]
+    groups: dict[tuple[str, str], list[Run]] = defaultdict(list)
+    for run in sorted(runs, key=lambda r: (r.seed, str(r.folder))):
+        if len(run.returns):
+            groups[(run.method, run.env_id)].append(run)
+    if not groups:
+        raise ValueError("none of the runs has a finished episode: train them longer")
+    groups = dict(sorted(groups.items()))
+    final = {}
+    for key, members in groups.items():
+        finals = np.array([[run.final_return] for run in members])
+        mean, low, high = bootstrap_mean_interval(finals, reps)
+        final[key] = Estimate(float(mean[0]), float(low[0]), float(high[0]), len(members))
+    envs = sorted({env for _, env in groups})
+    normalisers = {env: normaliser(env, np.array([r.final_return for (_, e), m in groups.items() if e == env
+                                                  for r in m])) for env in envs}
+    scores: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
+    for (method, env), members in groups.items():
+        scores[method][env] = normalisers[env](np.array([run.final_return for run in members]))
+    scores = dict(scores)
+    return Statistics(runs, skipped, groups, final, normalisers, scores, interquartile_means(scores, reps),
+                      improvement_probabilities(scores, reps), reps)
+
+
+def write_report(paths: Sequence[Path], out: Path, reps: int = DEFAULT_REPS) -> Statistics:
+    """Compute the statistics, then write ``out``/report.md with its PNG figures (each atomically)."""
+    stats = compute_statistics(paths, reps)
+    from matplotlib.figure import Figure
+
+    out.mkdir(parents=True, exist_ok=True)
+    curve_files = {}
+    colors = {method: f"C{i}" for i, method in enumerate(sorted(stats.scores))}
+    for env in sorted({env for _, env in stats.groups}):
+        methods: dict[str, list[SeedRun]] = {method: [(r.episode_ends, r.returns, r.steps) for r in members]
+                                             for (method, e), members in stats.groups.items() if e == env}
+        fig = Figure(figsize=(7, 4.5))
+        draw_curves(fig.subplots(), env, methods, lambda curves: bootstrap_mean_interval(curves, stats.reps), colors)
+        curve_files[env] = f"curves-{re.sub(r'[^A-Za-z0-9._-]+', '_', env)}.png"
+        save_figure(fig, out / curve_files[env])
+    for old in out.glob("curves-*.png"):  # figures of envs an earlier report had and this one has not
+        if old.name not in curve_files.values():
+            old.unlink()
+    _iqm_figure(stats.iqm, out / "aggregate-iqm.png")
+    with atomic_path(out / "report.md") as tmp:
+        Path(tmp).write_text(render_markdown(stats, paths, curve_files, "aggregate-iqm.png"))
+    return stats
+
+
+def _iqm_figure(iqm: dict[str, Estimate], path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    methods = sorted(iqm)
+    fig = Figure(figsize=(6, 1.2 + 0.5 * len(methods)))
+    ax = fig.subplots()
+    for i, method in enumerate(methods):  # colours in the curves' order; first method on top
+        estimate = iqm[method]
+        ax.barh(-i, estimate.high - estimate.low, left=estimate.low, height=0.6, alpha=0.4, color=f"C{i}")
+        ax.plot([estimate.value], [-i], marker="|", markersize=18, markeredgewidth=2, color=f"C{i}")
+    ax.set_yticks([-i for i in range(len(methods))], methods)
+    ax.use_sticky_edges = False  # bars would pin the x range to their ends
+    ax.margins(x=0.08)
+    ax.set_xlabel(f"IQM of normalised final return ({CONFIDENCE:.0%} stratified-bootstrap CI)")
+    save_figure(fig, path)
+
+
+def _table(header: Sequence[str], rows: list[Sequence[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(row) + " |" for row in rows), ""]
+
+
+def _interval_text(estimate: Estimate, digits: int) -> str:
+    if estimate.count < 2:
+        return "— (1 run)"
+    return f"[{estimate.low:,.{digits}f}, {estimate.high:,.{digits}f}]"
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+
+
+def _budgets(runs: list[Run]) -> str:
+    low, high = min(r.steps for r in runs), max(r.steps for r in runs)
+    return f"{low:,}" if low == high else f"{low:,}–{high:,}"
+
+
+def _wall_cells(runs: list[Run]) -> tuple[str, str]:
+    """The runs' summed wall time, and their steps per second over it (runs that measured one)."""
+    timed = [r for r in runs if r.wall_time is not None]
+    wall = sum(r.wall_time for r in timed)
+    unknown = f" ({len(runs) - len(timed)} runs unknown)" if len(timed) < len(runs) else ""
+    return _duration(wall) + unknown, f"{sum(r.steps for r in timed) / wall:,.0f}" if wall > 0 else "—"
+
+
+def machine_description() -> str:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    return f"{platform.platform()}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}"
+
+
+def render_markdown(stats: Statistics, paths: Sequence[Path], curve_files: dict[str, str], iqm_file: str) -> str:
+    from streamrl import __version__
+
+    envs = sorted({env for _, env in stats.groups})
+    methods = sorted({method for method, _ in stats.groups})
+    used = sum(len(m) for m in stats.groups.values())
+    lines = ["# streamrl report", "",
+             f"Runs found below {', '.join(f'`{p}`' for p in paths)}: {used} runs of {len(methods)} method"
+             f"{'s' * (len(methods) > 1)} on {len(envs)} environment{'s' * (len(envs) > 1)}. "
+             f"Written by streamrl {__version__} on {machine_description()}; the run folders do not say "
+             f"which machine ran them, and their wall times are their own measurements.", ""]
+    lines += ["## Runs and wall time", ""]
+    rows = [[method, env, str(len(members)), _budgets(members), *_wall_cells(members)]
+            for (method, env), members in stats.groups.items()]
+    rows.append(["all", "", str(used), "", _wall_cells([r for m in stats.groups.values() for r in m])[0], ""])
+    lines += _table(["method", "environment", "seeds", "steps per run", "wall time (sum over seeds)", "steps/s"], rows)
+    for env in envs:
+        row = paper_row(env)
+        lines += [f"## {env}", "", f"![learning curves on {env}]({curve_files[env]})", "",
+                  f"Mean over seeds of each run's mean return over its last {CURVE_WINDOW} episodes, with a "
+                  f"{CONFIDENCE:.0%} bootstrap confidence band.", ""]
+        rows = []
+        for (method, e), members in stats.groups.items():
+            if e != env:
+                continue
+            estimate, paper = stats.final[(method, env)], published(method, env)
+            rows.append([method, str(len(members)), _budgets(members), f"{estimate.value:,.1f}",
+                         _interval_text(estimate, 1), f"{paper[0]:,} ({paper[2]})" if paper else "—"])
+        lines += _table(["method", "seeds", "steps per run", "final return", f"{CONFIDENCE:.0%} CI",
+                         f"paper ({row})" if row else "paper"], rows)
+    lines += _aggregate_markdown(stats, methods, iqm_file)
+    lines += _definitions(stats)
+    return "\n".join(lines)
+
+
+def _aggregate_markdown(stats: Statistics, methods: list[str], iqm_file: str) -> list[str]:
+    lines = ["## Across environments", "",
+             "Each run's final return is normalised per environment so that environments can be pooled:", ""]
+    lines += _table(["environment", "normalised score"],
+                    [[env, stats.normalisers[env].how] for env in sorted(stats.normalisers)])
+    lines += ["### Interquartile mean", "", f"![IQM of normalised final returns]({iqm_file})", "",
+              f"IQM (rliable `aggregate_iqm`: the mean of the middle 50% of all runs' normalised scores) "
+              f"with {CONFIDENCE:.0%} stratified-bootstrap intervals (runs resampled within each "
+              f"environment, {stats.reps:,} resamples).", ""]
+    lines += _table(["method", "runs", "environments", "IQM", f"{CONFIDENCE:.0%} CI"],
+                    [[m, str(stats.iqm[m].count), ", ".join(sorted(stats.scores[m])), f"{stats.iqm[m].value:.3f}",
+                      _interval_text(stats.iqm[m], 3)] for m in methods])
+    if len(methods) > 1:
+        lines += ["### Probability of improvement", "",
+                  "P(row > column): the probability that a run of the row's method ends with a higher "
+                  "normalised score than a run of the column's on the same environment (ties count "
+                  "one half; rliable `probability_of_improvement`), averaged over the environments "
+                  f"both ran on, with {CONFIDENCE:.0%} stratified-bootstrap intervals.", ""]
+        rows = []
+        for x in methods:
+            cells = []
+            for y in methods:
+                estimate = stats.improvement.get((x, y))
+                cells.append("—" if estimate is None else f"{estimate.value:.2f} {_interval_text(estimate, 2)}")
+            rows.append([x, *cells])
+        lines += _table(["P(row > column)", *methods], rows)
+    return lines
+
+
+def _definitions(stats: Statistics) -> list[str]:
+    lines = ["## How the numbers are made", "",
+             f"- **Final return** of a run: the mean return of the episodes that ended in the last "
+             f"{FINAL_PERCENT}% of its step budget (the return of its last episode if none did). The "
+             f"tables give the mean over seeds with a {CONFIDENCE:.0%} percentile bootstrap over seeds "
+             f"({stats.reps:,} resamples, NumPy PCG64 seeded with {BOOTSTRAP_SEED}).",
+             f"- **Curves**: each run's mean return over its last {CURVE_WINDOW} episodes at {GRID_POINTS} "
+             f"points from 0 to the longest budget; a run has no value before its first episode ends or past "
+             f"its own budget.",
+             f"- **Paper figures** (Elsayed, Vasan & Mahmood 2024, final average episodic return at the "
+             f"paper's budget: 2M steps for MuJoCo and DM Control, 10M for Atari) stand beside runs of "
+             f"the same setting: Hopper-v5 and Walker2d-v5 are shown against the paper's Hopper-v4 and "
+             f"Walker2d-v4 rows, `ALE/<Game>-v5` and `<Game>NoFrameskip-v4` against the game's row. "
+             f"Methods map to the paper's columns by name: `ac` (`q` on Atari), `stream-x` -> stream-x; "
+             f"`classic`, `classic-ac`, `ac-classic` -> classic; `ppo1` -> PPO1, likewise PPO, SAC1, SAC, "
+             f"DQN1, DQN. Other labels have no paper figure.",
+             f"- **Cross-environment statistics** use rliable; its bootstraps (in rliable 1.2.0) draw from NumPy's "
+             f"global generator, which the report seeds with {BOOTSTRAP_SEED} for each estimate, so the "
+             f"same runs give the same report.", ""]
+    if stats.skipped:
+        lines += ["Left out:", "", *(f"- {line}" for line in stats.skipped), ""]
+    return lines
