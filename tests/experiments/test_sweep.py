@@ -72,7 +72,11 @@ def test_sweep_on_local_workers_then_on_ray_gives_the_same_results(tmp_path, ray
     assert sorted(p.name for p in (local / "runs").iterdir()) == RUNS
     for name in RUNS:
         run = local / "runs" / name
-        assert sorted(p.name for p in run.iterdir()) == RUN_FILES
+        steps = end_steps(run)
+        # No checkpoint and no curve where no episode ended (Acrobot can take all 2,000 steps for one).
+        expected = RUN_FILES if steps else [f for f in RUN_FILES if f not in ("checkpoint.safetensors",
+                                                                            "learning_curve.png")]
+        assert sorted(p.name for p in run.iterdir()) == expected
         status = json.loads((run / "status.json").read_text())
         assert (status["state"], status["attempts"], status["kills"], status["error"]) == ("done", 1, 0, None)
         config = json.loads((run / "config.json").read_text())
@@ -80,8 +84,8 @@ def test_sweep_on_local_workers_then_on_ray_gives_the_same_results(tmp_path, ray
         assert (config["algorithm"], config["env_id"], config["seed"], config["steps"], config["label"]) == (
             algorithm, env_id, seed, 2000, algorithm)
         assert json.loads((run / "summary.json").read_text())["steps"] == 2000
-        steps = end_steps(run)
-        assert steps == sorted(set(steps)) and steps[-1] <= 2000
+        assert steps == sorted(set(steps)) and all(0 < s <= 2000 for s in steps)
+    assert all(end_steps(local / "runs" / name) for name in RUNS if "CartPole" in name)
     summary = json.loads((local / "sweep_summary.json").read_text())
     assert {k: summary[k] for k in ("runs", "done", "failed", "interrupted", "pending", "started_this_time")} == {
         "runs": 8, "done": 8, "failed": 0, "interrupted": 0, "pending": 0, "started_this_time": 8}
@@ -89,11 +93,11 @@ def test_sweep_on_local_workers_then_on_ray_gives_the_same_results(tmp_path, ray
 
     # A sweep run is exactly the 'streamrl train' of its settings.
     alone = tmp_path / "alone"
-    direct = streamrl("train", "ac", "Acrobot-v1", "--steps", 2000, "--seed", 1, "--out", alone, "--quiet",
+    direct = streamrl("train", "ac", "CartPole-v1", "--steps", 2000, "--seed", 1, "--out", alone, "--quiet",
                       "--no-tensorboard")
     assert direct.returncode == 0, direct.stderr
     for name in ("episodes.csv", "agent.safetensors"):
-        assert (local / "runs" / "ac-default-Acrobot-v1-s1" / name).read_bytes() == (alone / name).read_bytes()
+        assert (local / "runs" / "ac-default-CartPole-v1-s1" / name).read_bytes() == (alone / name).read_bytes()
 
     # Rerunning the finished sweep starts no process: no run file is touched.
     before = files_and_mtimes(local / "runs")

@@ -107,7 +107,7 @@ def execute_run(run: RunSpec, spec: SweepSpec, run_dir: str, retries: int, sessi
         with open(folder / STDOUT, "w") as out, open(folder / STDERR, "w") as err:
             try:  # its own session: a Ctrl-C at the terminal reaches the sweep, which passes it on once
                 child = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=_die_with_parent())
             except OSError as e:
                 return record("failed", error=f"could not start {command[0]}: {e}")
             if children is not None:
@@ -144,6 +144,19 @@ def execute_run(run: RunSpec, spec: SweepSpec, run_dir: str, retries: int, sessi
             continue
         return record("failed", returncode=returncode,
                       error=_last_line(folder / STDERR) or f"exited with status {returncode} and no message")
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, a child that gets SIGKILL when the thread that started it dies: a killed sweep or
+    Ray worker then leaves no child behind that a rerun or a Ray retry would run beside (the run
+    resumes from its checkpoint). The libc function is looked up here, before the fork."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    set_parent_death_signal = 1  # PR_SET_PDEATHSIG
+    return lambda: prctl(set_parent_death_signal, int(signal.SIGKILL))
 
 
 def _wait(child: subprocess.Popen) -> int:
