@@ -120,18 +120,41 @@ def test_sweep_on_local_workers_then_on_ray_gives_the_same_results(tmp_path, ray
         assert json.loads((on_ray / "runs" / name / "status.json").read_text())["attempts"] == 1
 
 
-def test_a_killed_child_is_resumed_and_the_run_is_as_if_never_killed(tmp_path):
+KILL_SPEC = "algorithms: q\nenvs: CartPole-v1\nseeds: [3]\nsteps: 10000\ncheckpoint_every: 500\ntensorboard: false\n"
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference") / "run"
+    result = streamrl("train", "q", "CartPole-v1", "--steps", 10000, "--seed", 3, "--out", out, "--quiet",
+                      "--no-tensorboard")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def start_sweep_and_wait_for_a_checkpoint(tmp_path) -> tuple[subprocess.Popen, Path, Path]:
     spec = tmp_path / "sweep.yaml"
-    spec.write_text("algorithms: q\nenvs: CartPole-v1\nseeds: [3]\nsteps: 10000\ncheckpoint_every: 500\n"
-                    "tensorboard: false\n")
+    spec.write_text(KILL_SPEC)
     results = tmp_path / "results"
     run = results / "runs" / "q-default-CartPole-v1-s3"
     sweep = subprocess.Popen([STREAMRL, "sweep", str(spec), "--out", str(results), "--workers", "1", "--quiet"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
-    while not (run / "checkpoint.safetensors").exists():  # kill once training is under way
+    while not (run / "checkpoint.safetensors").exists():  # act once training is under way
         assert sweep.poll() is None and time.time() < deadline, sweep.communicate()
         time.sleep(0.05)
+    return sweep, spec, run
+
+
+def assert_same_as_uninterrupted(run: Path, uninterrupted: Path) -> None:
+    steps = end_steps(run)
+    assert all(a < b for a, b in zip(steps, steps[1:]))
+    for name in ("episodes.csv", "agent.safetensors"):
+        assert (run / name).read_bytes() == (uninterrupted / name).read_bytes()
+
+
+def test_a_killed_child_is_resumed_and_the_run_is_as_if_never_killed(tmp_path, uninterrupted):
+    sweep, _, run = start_sweep_and_wait_for_a_checkpoint(tmp_path)
     status = json.loads((run / "status.json").read_text())
     assert status["state"] == "running" and status["attempts"] == 1
     os.kill(status["pid"], signal.SIGKILL)
@@ -141,15 +164,26 @@ def test_a_killed_child_is_resumed_and_the_run_is_as_if_never_killed(tmp_path):
     status = json.loads((run / "status.json").read_text())
     assert (status["state"], status["attempts"], status["kills"]) == ("done", 2, 1)
     assert "--resume" in status["command"]
-    steps = end_steps(run)
-    assert all(a < b for a, b in zip(steps, steps[1:]))
+    assert_same_as_uninterrupted(run, uninterrupted)
 
-    reference = tmp_path / "reference"
-    direct = streamrl("train", "q", "CartPole-v1", "--steps", 10000, "--seed", 3, "--out", reference, "--quiet",
-                      "--no-tensorboard")
-    assert direct.returncode == 0, direct.stderr
-    for name in ("episodes.csv", "agent.safetensors"):
-        assert (run / name).read_bytes() == (reference / name).read_bytes()
+
+def test_ctrl_c_checkpoints_the_runs_and_a_rerun_continues(tmp_path, uninterrupted):
+    sweep, spec, run = start_sweep_and_wait_for_a_checkpoint(tmp_path)
+    sweep.send_signal(signal.SIGINT)
+    stdout, stderr = sweep.communicate(timeout=300)
+    assert sweep.returncode == 130, stderr
+    assert "sweep: 1 runs: 0 done, 0 failed, 1 interrupted; started 1 in" in stdout
+    assert stderr.splitlines()[-1] == "streamrl: sweep interrupted; rerun the same command to continue"
+    status = json.loads((run / "status.json").read_text())
+    assert (status["state"], status["attempts"], status["kills"], status["returncode"]) == ("interrupted", 1, 0, 130)
+    assert not (run / "summary.json").exists()
+
+    rerun = streamrl("sweep", spec, "--out", tmp_path / "results", "--quiet")
+    assert rerun.returncode == 0, rerun.stderr
+    status = json.loads((run / "status.json").read_text())
+    assert (status["state"], status["attempts"], status["kills"]) == ("done", 2, 0)
+    assert "--resume" in status["command"]
+    assert_same_as_uninterrupted(run, uninterrupted)
 
 
 def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path):
