@@ -250,13 +250,16 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    spec_path = Path(args.spec)
+    return _run_sweep(spec_path, Path(args.out or f"results/{spec_path.stem}"), args, _train_algorithms())
+
+
+def _run_sweep(spec_path: Path, results: Path, args: argparse.Namespace, known: list[str]) -> int:
+    """One sweep (or its plan, with --dry-run); the exit status: 0, 1 if a run failed, 130 if stopped."""
     import shlex
 
     from streamrl.experiments.sweep import plan, prepare, run_sweep, train_command
 
-    spec_path = Path(args.spec)
-    results = Path(args.out or f"results/{spec_path.stem}")
-    known = _train_algorithms()
     spec, runs = prepare(spec_path, results, known)
     _check_variants(spec)
     if args.dry_run:
@@ -276,6 +279,32 @@ def _sweep(args: argparse.Namespace) -> int:
         print("streamrl: sweep interrupted; rerun the same command to continue", file=sys.stderr)
         return 130
     return 1 if result.count("failed") else 0
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    import tempfile
+
+    import yaml
+
+    from streamrl.experiments.presets import PRESETS, preset_sweeps
+
+    known = _train_algorithms()
+    sweeps, notes = preset_sweeps(args.preset, args.scale, args.seeds, known)
+    results = Path(args.out or f"results/{args.preset}")
+    print(f"{args.preset}: {PRESETS[args.preset].description}, at {args.scale:g} of the paper's steps")
+    for note in notes:
+        print(f"note: {note}")
+    status = 0
+    for part, spec in sweeps:
+        with tempfile.TemporaryDirectory() as folder:  # the sweep keeps its own copy in RESULTS/<part>
+            spec_path = Path(folder) / "sweep.yaml"
+            spec_path.write_text(f"# streamrl reproduce {args.preset} --scale {args.scale:g}: part '{part}'\n"
+                                 + yaml.safe_dump(spec, sort_keys=False))
+            print(f"part {part}:")
+            status = max(status, _run_sweep(spec_path, results / part, args, known))
+        if status == 130:
+            break
+    return status
 
 
 def _train_algorithms() -> list[str]:
@@ -349,6 +378,25 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("spec", metavar="FILE.yaml", help="algorithms, envs, seeds, steps, checkpoint_every, "
                        "tensorboard and named variants of agent options")
     sweep.add_argument("--out", metavar="RESULTS", help="results folder (default results/FILE)")
+    _add_sweep_options(sweep)
+    sweep.set_defaults(run=_sweep)
+    reproduce = sub.add_parser("reproduce", help="the paper's experiments as sweeps, at a fraction of its steps",
+                               description="Run a preset of the paper's experiments as sweeps (one per part, in "
+                               "RESULTS/<part>); rerun to continue.")
+    from streamrl.experiments.presets import PRESETS
+
+    reproduce.add_argument("preset", choices=list(PRESETS), help="; ".join(f"{k}: {p.description}"
+                                                                       for k, p in PRESETS.items()))
+    reproduce.add_argument("--scale", type=float, default=1.0,
+                           help="fraction of the paper's step budget (default 1: 2M MuJoCo/DMC, 5M MinAtar, 10M Atari)")
+    reproduce.add_argument("--seeds", type=int, help="seeds per setting (default 5; MinAtar and Atari 3)")
+    reproduce.add_argument("--out", metavar="RESULTS", help="results folder (default results/PRESET)")
+    _add_sweep_options(reproduce)
+    reproduce.set_defaults(run=_reproduce)
+    return parser
+
+
+def _add_sweep_options(sweep: argparse.ArgumentParser) -> None:
     sweep.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                        help=f"runs at once on this machine (default: the number of cores, {os.cpu_count()})")
     sweep.add_argument("--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS (or 'auto'); the "
@@ -358,8 +406,6 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--retry-failed", action="store_true", help="run again the runs that failed before")
     sweep.add_argument("--dry-run", action="store_true", help="list the runs and what would be done to each")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
-    sweep.set_defaults(run=_sweep)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
