@@ -3,6 +3,7 @@ workers and on a real Ray cluster on loopback; killed children, failing runs, re
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -46,7 +47,7 @@ def ray_cluster():
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths have a length limit
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     log = open(Path(temp) / "start.log", "w+")
-    head = subprocess.Popen(["ray", "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(port),
+    head = subprocess.Popen([shutil.which("ray") or "ray", "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(port),
                              "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats",
                              "--temp-dir", temp], stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.time() + 180
