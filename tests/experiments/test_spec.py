@@ -86,6 +86,11 @@ def test_a_bad_sweep_file_is_named_in_one_line(changes, message):
     assert str(error.value) == f"sweep file s.yaml: {message}"
 
 
+def test_two_runs_may_not_share_a_folder():
+    with pytest.raises(ValueError, match="^two runs of the sweep would share the folder a-b-c-CartPole-v1-s0; rename"):
+        expand(parse_spec({**BASE, "algorithms": ["a", "a-b"], "variants": {"b-c": {}, "c": {}}}, "s.yaml"))
+
+
 def test_missing_keys_and_a_non_mapping():
     with pytest.raises(ValueError, match="^sweep file s.yaml: missing key 'steps' "):
         parse_spec({"algorithms": "q", "envs": "CartPole-v1", "seeds": 1}, "s.yaml")

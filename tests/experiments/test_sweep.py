@@ -61,7 +61,7 @@ def ray_cluster():
 
 
 @pytest.mark.slow
-def test_sweep_on_local_workers_then_on_ray_gives_the_same_results(tmp_path, ray_cluster):
+def test_sweep_on_local_workers_then_on_ray_gives_the_same_results(tmp_path, ray_cluster, uninterrupted):
     spec = tmp_path / "sweep.yaml"
     spec.write_text(SPEC)
     local = tmp_path / "local"
@@ -120,6 +120,20 @@ def test_sweep_on_local_workers_then_on_ray_gives_the_same_results(tmp_path, ray
             assert (on_ray / "runs" / name / file).read_bytes() == (local / "runs" / name / file).read_bytes()
         assert json.loads((on_ray / "runs" / name / "status.json").read_text())["attempts"] == 1
 
+    # Stopping a Ray sweep (SIGTERM, as Ctrl-C): the task's child checkpoints, a rerun continues.
+    sweep, spec, run = start_sweep_and_wait_for_a_checkpoint(tmp_path / "stop", ["--ray", address], env)
+    sweep.send_signal(signal.SIGTERM)
+    stdout, stderr = sweep.communicate(timeout=300)
+    assert sweep.returncode == 130 and "1 interrupted" in stdout, stderr
+    status = json.loads((run / "status.json").read_text())
+    assert (status["state"], status["returncode"]) == ("interrupted", 130)
+    assert status["error"].startswith("streamrl: interrupted at step ")
+    rerun = subprocess.run([STREAMRL, "sweep", str(spec), "--out", str(run.parents[1]), "--ray", address, "--quiet"],
+                           capture_output=True, text=True, timeout=600, env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads((run / "status.json").read_text())["attempts"] == 2
+    assert_same_as_uninterrupted(run, uninterrupted)
+
 
 KILL_SPEC = "algorithms: q\nenvs: CartPole-v1\nseeds: [3]\nsteps: 10000\ncheckpoint_every: 500\ntensorboard: false\n"
 
@@ -133,13 +147,15 @@ def uninterrupted(tmp_path_factory):
     return out
 
 
-def start_sweep_and_wait_for_a_checkpoint(tmp_path) -> tuple[subprocess.Popen, Path, Path]:
+def start_sweep_and_wait_for_a_checkpoint(tmp_path, where=("--workers", "1"), env=None
+                                          ) -> tuple[subprocess.Popen, Path, Path]:
+    tmp_path.mkdir(exist_ok=True)
     spec = tmp_path / "sweep.yaml"
     spec.write_text(KILL_SPEC)
     results = tmp_path / "results"
     run = results / "runs" / "q-default-CartPole-v1-s3"
-    sweep = subprocess.Popen([STREAMRL, "sweep", str(spec), "--out", str(results), "--workers", "1", "--quiet"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sweep = subprocess.Popen([STREAMRL, "sweep", str(spec), "--out", str(results), *where, "--quiet"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 300
     while not (run / "checkpoint.safetensors").exists():  # act once training is under way
         assert sweep.poll() is None and time.time() < deadline, sweep.communicate()

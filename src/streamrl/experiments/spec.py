@@ -161,6 +161,10 @@ def expand(spec: SweepSpec) -> list[RunSpec]:
                 for seed in spec.seeds:
                     runs.append(RunSpec(f"{algorithm}-{variant}-{path_safe(env_id)}-s{seed}", algorithm, env_id,
                                         variant, seed, overrides, label))
+    names = [run.name for run in runs]
+    if len(set(names)) < len(names):  # e.g. algorithm 'a-b' with variant 'c' and algorithm 'a' with 'b-c'
+        twice = next(name for name in names if names.count(name) > 1)
+        raise ValueError(f"two runs of the sweep would share the folder {twice}; rename an algorithm or a variant")
     return runs
 
 

@@ -23,7 +23,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import deque
@@ -36,6 +35,7 @@ from streamrl.experiments.spec import RunSpec, SweepSpec, conflicts, expand, par
 from streamrl.running.train import CHECKPOINT, write_json
 
 STATUS, PROGRESS, STDOUT, STDERR = "status.json", "progress.json", "stdout.txt", "stderr.txt"
+STOP_FILE = ".stop"  # in RESULTS while a stopping sweep waits for its runs to checkpoint
 INTERRUPTED_EXIT = 130  # what 'streamrl train' returns after a signal, once it has checkpointed
 POLL_SECONDS = 0.5
 
@@ -75,18 +75,21 @@ def _last_line(path: Path) -> str:
     return ""
 
 
-def execute_run(run: RunSpec, spec: SweepSpec, run_dir: str, retries: int, session: str,
-                stop: threading.Event | None = None, children: dict | None = None) -> dict[str, Any]:
+def execute_run(run: RunSpec, spec: SweepSpec, run_dir: str, retries: int, session: str, stop_file: str,
+                children: dict | None = None) -> dict[str, Any]:
     """Train one run to its end in child processes and return its final status (also written to
     status.json). Runs where the sweep runs (a worker thread) or on a Ray node (a task).
 
-    ``stop`` set: the sweep is stopping; a child that then exits after its checkpoint is
-    'interrupted', not retried. ``children`` (pid -> Popen) lets the sweep signal live children.
-    KeyboardInterrupt here (a cancelled Ray task) interrupts the child, which checkpoints first."""
+    ``stop_file`` appears when the sweep is stopping (Ctrl-C): the child then gets one SIGINT,
+    finishes its episode, checkpoints and exits, and the run is 'interrupted', not retried; a file
+    because it reaches Ray nodes through the shared results folder as it reaches local threads.
+    ``children`` (pid -> Popen) lets a local sweep signal its live children."""
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
     status = read_status(folder)
     attempts, kills, wall = status.get("attempts", 0), status.get("kills", 0), status.get("wall_time_s", 0.0)
+    if status.get("state") == "failed":  # asked to retry it (--retry-failed): a fresh allowance of kills
+        kills = 0
     child_info: dict[str, Any] = {}  # of the last child: pid, host, command
 
     def record(state: str, **extra: Any) -> dict[str, Any]:
@@ -95,10 +98,13 @@ def execute_run(run: RunSpec, spec: SweepSpec, run_dir: str, retries: int, sessi
         write_json(folder / STATUS, result)
         return result
 
+    def stopping() -> bool:
+        return os.path.exists(stop_file)
+
     while True:
         if (folder / "summary.json").is_file():  # e.g. a Ray task retried after its child had finished
             return record("done", returncode=0, error=None)
-        if stop is not None and stop.is_set():
+        if stopping():
             return record("interrupted", error="the sweep stopped before this attempt")
         command = train_command(run, spec, folder)
         (folder / PROGRESS).unlink(missing_ok=True)
@@ -107,7 +113,7 @@ def execute_run(run: RunSpec, spec: SweepSpec, run_dir: str, retries: int, sessi
         with open(folder / STDOUT, "w") as out, open(folder / STDERR, "w") as err:
             try:  # its own session: a Ctrl-C at the terminal reaches the sweep, which passes it on once
                 child = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                         start_new_session=True, preexec_fn=_die_with_parent())
+                                         start_new_session=True, preexec_fn=_child_setup())
             except OSError as e:
                 return record("failed", error=f"could not start {command[0]}: {e}")
             if children is not None:
@@ -115,8 +121,8 @@ def execute_run(run: RunSpec, spec: SweepSpec, run_dir: str, retries: int, sessi
             child_info = {"pid": child.pid, "host": socket.gethostname(), "command": command}
             record("running", error=None)
             try:
-                returncode = _wait(child)
-            except KeyboardInterrupt:  # a cancelled Ray task: let the child checkpoint, then report
+                returncode = _wait(child, stopping)
+            except KeyboardInterrupt:  # a Ray task cancelled: let the child checkpoint, then report
                 with contextlib.suppress(ProcessLookupError):
                     child.send_signal(signal.SIGINT)
                 child.wait()
@@ -129,8 +135,7 @@ def execute_run(run: RunSpec, spec: SweepSpec, run_dir: str, retries: int, sessi
         wall += time.monotonic() - started
         if returncode == 0 and (folder / "summary.json").is_file():
             return record("done", returncode=0, error=None)
-        stopping = stop is not None and stop.is_set()
-        if returncode == INTERRUPTED_EXIT and stopping:
+        if returncode == INTERRUPTED_EXIT and stopping():
             return record("interrupted", returncode=returncode, error=_last_line(folder / STDERR))
         if returncode < 0 or returncode == INTERRUPTED_EXIT:  # killed, or stopped by someone else: retry
             kills += 1
@@ -139,30 +144,43 @@ def execute_run(run: RunSpec, spec: SweepSpec, run_dir: str, retries: int, sessi
             if kills > retries:
                 return record("failed", returncode=returncode, error=f"{cause}; gave up after {kills} kills "
                               f"(--retries {retries})")
-            if stopping:
-                return record("interrupted", returncode=returncode, error=cause)
-            continue
+            continue  # the next attempt resumes from the checkpoint (or sees the stop file)
         return record("failed", returncode=returncode,
                       error=_last_line(folder / STDERR) or f"exited with status {returncode} and no message")
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """On Linux, a child that gets SIGKILL when the thread that started it dies: a killed sweep or
-    Ray worker then leaves no child behind that a rerun or a Ray retry would run beside (the run
-    resumes from its checkpoint). The libc function is looked up here, before the fork."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
+def _child_setup() -> Callable[[], None]:
+    """What the child does between fork and exec. It takes signals as a process started from a
+    shell does: a Ray worker's thread may block or ignore SIGINT, and the child would inherit that
+    and never hear the sweep's stop. On Linux it also gets SIGKILL when the thread that started it
+    dies, so a killed sweep or Ray worker leaves no child behind that a rerun or a Ray retry would
+    run beside (the run resumes from its checkpoint). The libc function is looked up before the fork."""
+    prctl = None
+    if sys.platform.startswith("linux"):
+        import ctypes
 
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    set_parent_death_signal = 1  # PR_SET_PDEATHSIG
-    return lambda: prctl(set_parent_death_signal, int(signal.SIGKILL))
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def setup() -> None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if prctl is not None:
+            prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+
+    return setup
 
 
-def _wait(child: subprocess.Popen) -> int:
-    while True:  # short waits, so a KeyboardInterrupt (Ray's cancel) is seen promptly
+def _wait(child: subprocess.Popen, stopping: Callable[[], bool]) -> int:
+    """The child's exit status; one SIGINT to it once the sweep is stopping. Short waits, so the
+    stop file and a KeyboardInterrupt are seen promptly."""
+    asked = False
+    while True:
         with contextlib.suppress(subprocess.TimeoutExpired):
             return child.wait(timeout=POLL_SECONDS)
+        if not asked and stopping():
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signal.SIGINT)
+            asked = True
 
 
 @dataclass
@@ -302,6 +320,8 @@ def run_sweep(spec_path: Path, results: Path, workers: int, retries: int = 2, ra
         with atomic_path(results / "sweep.yaml") as tmp:
             Path(tmp).write_bytes(spec_path.read_bytes())
         todo = [run for run in runs if plan(root / run.name, retry_failed) in ("resume", "start")]
+        stop_file = results / STOP_FILE
+        stop_file.unlink(missing_ok=True)  # left by a sweep that was stopped
         session = uuid.uuid4().hex
         start = time.monotonic()
         watch = Watch(root, todo, session, spec.steps, show and bool(todo))
@@ -310,11 +330,13 @@ def run_sweep(spec_path: Path, results: Path, workers: int, retries: int = 2, ra
             if ray_address is not None:
                 from streamrl.experiments.ray_backend import run_on_ray
 
-                interrupted = run_on_ray(ray_address, todo, spec, root, retries, session, watch, on_event)
+                interrupted = run_on_ray(ray_address, todo, spec, root, retries, session, stop_file, watch,
+                                         on_event)
             else:
-                interrupted = _run_local(todo, spec, root, workers, retries, session, watch, on_event)
+                interrupted = _run_local(todo, spec, root, workers, retries, session, stop_file, watch, on_event)
         finally:
             watch.close()
+            stop_file.unlink(missing_ok=True)
         wall = time.monotonic() - start
         states, entries = {}, []
         for run in runs:
@@ -334,33 +356,26 @@ def run_sweep(spec_path: Path, results: Path, workers: int, retries: int = 2, ra
 
 
 def _run_local(todo: list[RunSpec], spec: SweepSpec, root: Path, workers: int, retries: int, session: str,
-               watch: Watch, on_event: Callable[[str], None]) -> bool:
-    """``workers`` threads, each starting one child at a time. Ctrl-C (or SIGTERM) passes one
-    SIGINT to every child, which checkpoints at its episode end; a second one stops them at once.
-    Returns whether the sweep was interrupted."""
+               stop_file: Path, watch: Watch, on_event: Callable[[str], None]) -> bool:
+    """``workers`` threads, each starting one child at a time. Ctrl-C (or SIGTERM) makes the stop
+    file, and each child gets one SIGINT: it checkpoints at its episode end; a second Ctrl-C
+    signals them again, which stops them at once. Returns whether the sweep was interrupted."""
     from concurrent.futures import ThreadPoolExecutor
 
-    stop = threading.Event()
     children: dict[int, subprocess.Popen] = {}
 
     def one(run: RunSpec) -> dict[str, Any]:
-        if stop.is_set():
-            return {"state": "pending"}
-        status = execute_run(run, spec, str(root / run.name), retries, session, stop, children)
+        status = execute_run(run, spec, str(root / run.name), retries, session, str(stop_file), children)
         if status["state"] == "failed":
             on_event(f"failed: {run.name}: {status['error']}")
         return status
 
-    def signal_children() -> None:
-        for child in list(children.values()):
-            with contextlib.suppress(ProcessLookupError):
-                child.send_signal(signal.SIGINT)
-
-    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    previous = signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
     pool = ThreadPoolExecutor(max_workers=workers)
-    futures = [pool.submit(one, run) for run in todo]
+    futures = []
     signals = 0
     try:
+        futures = [pool.submit(one, run) for run in todo]
         while True:
             try:
                 watch.poll()
@@ -372,15 +387,18 @@ def _run_local(todo: list[RunSpec], spec: SweepSpec, root: Path, workers: int, r
                 if signals == 1:
                     on_event("sweep: stopping: the running runs checkpoint at their episode end (Ctrl-C again "
                              "stops them at once, from their previous checkpoint)")
-                stop.set()
-                signal_children()
+                    stop_file.touch()
+                else:
+                    for child in list(children.values()):
+                        with contextlib.suppress(ProcessLookupError):
+                            child.send_signal(signal.SIGINT)
     finally:
         pool.shutdown(wait=True)
         signal.signal(signal.SIGTERM, previous)
     for future in futures:
         future.result()  # a bug in a worker thread surfaces here
-    return stop.is_set()
+    return signals > 0
 
 
-def _raise_keyboard_interrupt(signum, frame) -> None:
+def raise_keyboard_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
