@@ -255,7 +255,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _run_sweep(spec_path: Path, results: Path, args: argparse.Namespace, known: list[str]) -> int:
-    """One sweep (or its plan, with --dry-run); the exit status: 0, 1 if a run failed, 130 if stopped."""
+    """One sweep (or its plan, with --dry-run); the exit status: 0, 1 if a run failed or was left
+    unfinished, 130 if stopped."""
     import shlex
 
     from streamrl.experiments.sweep import plan, prepare, run_sweep, train_command
@@ -278,7 +279,7 @@ def _run_sweep(spec_path: Path, results: Path, args: argparse.Namespace, known: 
     if result.summary["interrupted_by_user"]:
         print("streamrl: sweep interrupted; rerun the same command to continue", file=sys.stderr)
         return 130
-    return 1 if result.count("failed") else 0
+    return 1 if result.count("failed") or result.count("pending") else 0  # pending: a Ray task lost its run
 
 
 def _reproduce(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ Ray task, in one results folder:
                                        the child's pid and host, error's last line, wall time
     RESULTS/runs/<run>/progress.json   the child's step count, rewritten every few seconds
     RESULTS/runs/<run>/stdout.txt, stderr.txt   the last attempt's output
+    RESULTS/.sweep.lock, RESULTS/.stop  one sweep at a time; the stop request (Ctrl-C) to the runs
 
 A rerun of the same sweep skips finished runs (and failed ones, unless asked to retry them),
 resumes interrupted runs from their checkpoints, and restarts runs that had none yet. A child
