@@ -39,13 +39,15 @@ def end_steps(run: Path) -> list[int]:
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    """A one-node Ray cluster on 127.0.0.1 with 2 CPUs, as 'ray start --head' makes it. Token
-    authentication off for this loopback-only test cluster (the sweep's driver gets the same env)."""
+    """A one-node Ray cluster on 127.0.0.1 with 2 CPUs, as 'ray start --head' makes it. Loopback
+    only: Ray's single-machine mode (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0) keeps its servers and the
+    driver's connections on 127.0.0.1 instead of the machine's outward address, and token
+    authentication is off for this private cluster (the sweep's driver gets the same env)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths have a length limit
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
     log = open(Path(temp) / "start.log", "w+")
     head = subprocess.Popen([shutil.which("ray") or "ray", "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(port),
                              "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats",
