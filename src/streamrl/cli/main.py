@@ -6,6 +6,7 @@
     streamrl predict [--csv FILE --target COLUMN] [--gamma G] [--out DIR]
     streamrl bench [--steps N] [--repeats K]
     streamrl report RESULTS ... [--out DIR] [--reps N]
+    streamrl sweep FILE.yaml [--out RESULTS] [--workers N] [--ray ADDRESS|auto] [--dry-run]
 
 Every mistake ends with one line on stderr that says what is wrong and how to fix it, and a
 non-zero exit status.
@@ -54,6 +55,9 @@ def _train(args: argparse.Namespace) -> int:
         steps, overrides, every = args.steps or config["steps"], {}, config.get("checkpoint_every", 10_000)
         if args.set:
             raise ValueError("--set cannot change a run being resumed: its agent options are in the checkpoint")
+        if args.label is not None:
+            raise ValueError("--label cannot change a run being resumed: its label is in its config.json")
+        label = config.get("label")
     else:
         config = _read_config(Path(args.config)) if args.config else {}
 
@@ -62,6 +66,7 @@ def _train(args: argparse.Namespace) -> int:
             return given if given is not None else config.get(name, default)
 
         algorithm, env_id, seed = pick("algorithm", "q"), pick("env", "CartPole-v1"), pick("seed", 0)
+        label = pick("label", algorithm)
         steps, every = pick("steps", 30_000), pick("checkpoint_every", 10_000)
         if algorithm not in ALGORITHMS:
             raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
@@ -72,7 +77,8 @@ def _train(args: argparse.Namespace) -> int:
             raise ValueError(f"{out} already holds a finished run; pass --out DIR for a new one or --overwrite")
     try:
         result = train_run(algorithm, env_id, steps, seed, out, overrides, progress=not args.quiet,
-                           checkpoint_every=every, resume=bool(args.resume), tensorboard=not args.no_tensorboard)
+                           checkpoint_every=every, resume=bool(args.resume), tensorboard=not args.no_tensorboard,
+                           label=label, progress_file=Path(args.progress_file) if args.progress_file else None)
     except Interrupted as stop:
         if stop.checkpoint_step is None:
             print(f"streamrl: interrupted at step {stop.step:,} before the first checkpoint; nothing to resume "
@@ -89,7 +95,7 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-CONFIG_KEYS = ("algorithm", "env", "steps", "seed", "checkpoint_every", "agent")
+CONFIG_KEYS = ("algorithm", "env", "steps", "seed", "checkpoint_every", "label", "agent")
 
 
 def _read_config(path: Path) -> dict:
@@ -112,7 +118,8 @@ def _read_config(path: Path) -> dict:
     if not isinstance(config.get("agent", {}), dict):
         raise ValueError(f"config file {path}: 'agent' must be a table of agent options")
     kinds = {int: "an integer", str: "a string"}
-    for key, kind in (("steps", int), ("seed", int), ("checkpoint_every", int), ("algorithm", str), ("env", str)):
+    for key, kind in (("steps", int), ("seed", int), ("checkpoint_every", int), ("algorithm", str), ("env", str),
+                      ("label", str)):
         if key in config and (not isinstance(config[key], kind) or isinstance(config[key], bool)):
             raise ValueError(f"config file {path}: {key} must be {kinds[kind]}, got {config[key]!r}")
     return config
@@ -261,6 +268,83 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    spec_path = Path(args.spec)
+    return _run_sweep(spec_path, Path(args.out or f"results/{spec_path.stem}"), args, _train_algorithms())
+
+
+def _run_sweep(spec_path: Path, results: Path, args: argparse.Namespace, known: list[str]) -> int:
+    """One sweep (or its plan, with --dry-run); the exit status: 0, 1 if a run failed or was left
+    unfinished, 130 if stopped."""
+    import shlex
+
+    from streamrl.experiments.sweep import plan, prepare, run_sweep, train_command
+
+    spec, runs = prepare(spec_path, results, known)
+    _check_variants(spec)
+    if args.dry_run:
+        for run in runs:
+            action = plan(results / "runs" / run.name, args.retry_failed)
+            command = "" if action in ("done", "failed") else "  streamrl " + shlex.join(
+                train_command(run, spec, results / "runs" / run.name)[3:])  # after 'python -m streamrl'
+            print(f"{action:6} {run.name}{command}")
+        print(f"{len(runs)} runs in {results} (dry run: nothing started, nothing written)")
+        return 0
+    result = run_sweep(spec_path, results, args.workers, args.retries, args.ray, args.retry_failed,
+                       show=not args.quiet, known_algorithms=known)
+    rest = "".join(f", {result.count(s)} {s}" for s in ("interrupted", "pending") if result.count(s))
+    print(f"sweep: {len(result.states)} runs: {result.count('done')} done, {result.count('failed')} failed{rest}; "
+          f"started {result.started} in {result.wall_time:.1f} s; summary: {results / 'sweep_summary.json'}")
+    if result.summary["interrupted_by_user"]:
+        print("streamrl: sweep interrupted; rerun the same command to continue", file=sys.stderr)
+        return 130
+    return 1 if result.count("failed") or result.count("pending") else 0  # pending: a Ray task lost its run
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    import tempfile
+
+    import yaml
+
+    from streamrl.experiments.presets import PRESETS, preset_sweeps
+
+    known = _train_algorithms()
+    sweeps, notes = preset_sweeps(args.preset, args.scale, args.seeds, known)
+    results = Path(args.out or f"results/{args.preset}")
+    print(f"{args.preset}: {PRESETS[args.preset].description}, at {args.scale:g} of the paper's steps")
+    for note in notes:
+        print(f"note: {note}")
+    status = 0
+    for part, spec in sweeps:
+        with tempfile.TemporaryDirectory() as folder:  # the sweep keeps its own copy in RESULTS/<part>
+            spec_path = Path(folder) / "sweep.yaml"
+            spec_path.write_text(f"# streamrl reproduce {args.preset} --scale {args.scale:g}: part '{part}'\n"
+                                 + yaml.safe_dump(spec, sort_keys=False))
+            print(f"part {part}:")
+            status = max(status, _run_sweep(spec_path, results / part, args, known))
+        if status == 130:
+            break
+    return status
+
+
+def _train_algorithms() -> list[str]:
+    """The algorithm names 'streamrl train' accepts (a sweep passes them through as given)."""
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return next(a.choices for a in commands.choices["train"]._actions if a.dest == "algorithm")
+
+
+def _check_variants(spec) -> None:
+    """Each variant's options against each stream-x algorithm of the sweep, as --set would."""
+    for name, options in spec.variants.items():
+        for algorithm in spec.algorithms:
+            if algorithm in ALGORITHMS:
+                try:
+                    _check_overrides(ALGORITHMS[algorithm], options)
+                except ValueError as e:
+                    raise ValueError(f"sweep variant {name!r} with algorithm {algorithm!r}: "
+                                     f"{str(e).replace('--set ', '')}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="streamrl", description="Streaming deep RL (stream-x).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -281,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard scalars")
+    train.add_argument("--label", help="the run's group name in reports, stored in config.json (default: ALGO)")
+    train.add_argument("--progress-file", metavar="FILE",
+                       help="rewrite FILE every few seconds with the step count (JSON), for a watching sweep")
     train.set_defaults(run=_train)
     evaluate = sub.add_parser("eval", help="evaluate a trained agent without learning, optionally with video")
     evaluate.add_argument("target", metavar="RUN_OR_CHECKPOINT")
@@ -310,7 +397,41 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="report folder (default RESULTS/report, for the first RESULTS)")
     report.add_argument("--reps", type=int, default=2000, help="bootstrap resamples per interval (default 2,000)")
     report.set_defaults(run=_report)
+    sweep = sub.add_parser("sweep", help="many training runs (algorithms x envs x variants x seeds) on local "
+                           "worker processes or a Ray cluster; rerun to continue",
+                           description="Run every 'streamrl train' of a sweep file; a rerun skips finished runs "
+                           "and resumes interrupted ones from their checkpoints.")
+    sweep.add_argument("spec", metavar="FILE.yaml", help="algorithms, envs, seeds, steps, checkpoint_every, "
+                       "tensorboard and named variants of agent options")
+    sweep.add_argument("--out", metavar="RESULTS", help="results folder (default results/FILE)")
+    _add_sweep_options(sweep)
+    sweep.set_defaults(run=_sweep)
+    reproduce = sub.add_parser("reproduce", help="the paper's experiments as sweeps, at a fraction of its steps",
+                               description="Run a preset of the paper's experiments as sweeps (one per part, in "
+                               "RESULTS/<part>); rerun to continue.")
+    from streamrl.experiments.presets import PRESETS
+
+    reproduce.add_argument("preset", choices=list(PRESETS), help="; ".join(f"{k}: {p.description}"
+                                                                       for k, p in PRESETS.items()))
+    reproduce.add_argument("--scale", type=float, default=1.0,
+                           help="fraction of the paper's step budget (default 1: 2M MuJoCo/DMC, 5M MinAtar, 10M Atari)")
+    reproduce.add_argument("--seeds", type=int, help="seeds per setting (default 5; MinAtar and Atari 3)")
+    reproduce.add_argument("--out", metavar="RESULTS", help="results folder (default results/PRESET)")
+    _add_sweep_options(reproduce)
+    reproduce.set_defaults(run=_reproduce)
     return parser
+
+
+def _add_sweep_options(sweep: argparse.ArgumentParser) -> None:
+    sweep.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                       help=f"runs at once on this machine (default: the number of cores, {os.cpu_count()})")
+    sweep.add_argument("--ray", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS (or 'auto'); the "
+                       "results folder must be on a filesystem every node sees")
+    sweep.add_argument("--retries", type=int, default=2,
+                       help="times a run whose process was killed is resumed before it counts as failed (default 2)")
+    sweep.add_argument("--retry-failed", action="store_true", help="run again the runs that failed before")
+    sweep.add_argument("--dry-run", action="store_true", help="list the runs and what would be done to each")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ RUN_FILES = ("config.json", "episodes.csv", "timing.csv", "summary.json", "agent
              "learning_curve.png", "checkpoint.safetensors")
 CHECKPOINT = "checkpoint.safetensors"
 GRACE_STEPS = 20_000
+PROGRESS_SECONDS = 2.0
 
 
 class Interrupted(Exception):
@@ -122,8 +123,13 @@ class _SignalFlag:
 
 def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
               agent_options: dict[str, Any] | None = None, progress: bool = True,
-              checkpoint_every: int = 10_000, resume: bool = False, tensorboard: bool = True) -> RunResult:
-    """Train ``algorithm`` on ``env_id`` up to ``steps`` steps in ``out_dir`` (or resume there)."""
+              checkpoint_every: int = 10_000, resume: bool = False, tensorboard: bool = True,
+              label: str | None = None, progress_file: Path | None = None) -> RunResult:
+    """Train ``algorithm`` on ``env_id`` up to ``steps`` steps in ``out_dir`` (or resume there).
+
+    ``label`` names the run's group in reports (default: the algorithm). ``progress_file``, when
+    given, is rewritten atomically about every ``PROGRESS_SECONDS`` with the step count, for a
+    sweep that watches many runs."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
     if steps <= 0:
@@ -166,6 +172,7 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
 
         write_json(out_dir / "config.json", {"algorithm": algorithm, "env_id": env_id, "steps": steps,
                                              "seed": seed, "checkpoint_every": checkpoint_every,
+                                             "label": label or algorithm,
                                              "agent": agent.config(), "streamrl_version": __version__})
         episodes, timing, wall_before = [], [], 0.0
     remaining = steps - agent.num_steps
@@ -183,6 +190,7 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
         last_checkpoint = agent.num_steps
 
     display = _Progress(steps, agent.num_steps, algorithm, env_id) if progress else None
+    reporter = _ProgressFile(progress_file, steps) if progress_file is not None else None
     scalars = None
     if tensorboard:
         scalars = ScalarLog(out_dir / "tensorboard", purge_step=agent.num_steps + 1 if resume else None)
@@ -203,6 +211,8 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
                     next_checkpoint = (agent.num_steps // checkpoint_every + 1) * checkpoint_every
             if display is not None:
                 display.update(agent, episode, episodes)
+            if reporter is not None and agent.num_steps % 256 == 0:
+                reporter.update(agent.num_steps)
             if interrupt.at_step is not None and (episode is not None
                                                   or agent.num_steps - interrupt.at_step >= GRACE_STEPS):
                 return False
@@ -240,6 +250,20 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
 
         learning_curve(episodes, out_dir / "learning_curve.png", f"{ALGORITHMS[algorithm].__name__} on {env_id}")
     return RunResult(out_dir, episodes, wall)
+
+
+class _ProgressFile:
+    """{"step", "steps"} in a small JSON file, rewritten at most every PROGRESS_SECONDS (the caller
+    asks only every few hundred steps, so the clock is read rarely)."""
+
+    def __init__(self, path: Path, steps: int) -> None:
+        self.path, self.steps, self.last = path, steps, -PROGRESS_SECONDS
+
+    def update(self, step: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_SECONDS:
+            write_json(self.path, {"step": step, "steps": self.steps})
+            self.last = now
 
 
 class _Progress:

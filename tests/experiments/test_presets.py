@@ -1,0 +1,59 @@
+"""``streamrl reproduce``: the paper's experiments as sweep files, scaled, with what this install
+cannot run left out and said."""
+
+import pytest
+
+from streamrl.experiments.presets import classic_options, preset_sweeps
+from tests.helpers import streamrl
+
+EVERY_ALGORITHM = ["q", "sarsa", "ac", "td", "ppo", "ppo1", "sac", "sac1", "dqn", "dqn1"]
+
+
+def test_stream_barrier_at_a_thousandth_of_the_paper():
+    sweeps, notes = preset_sweeps("stream-barrier", 0.001, 2, EVERY_ALGORITHM)
+    classic = classic_options()
+    envs = ["Hopper-v5", "Walker2d-v5"]
+    assert sweeps == [
+        ("stream", {"algorithms": ["ac"], "envs": envs, "seeds": 2, "steps": 2000, "checkpoint_every": 1000,
+                    "variants": {"stream-x": {}, **({"classic": classic} if classic else {})}}),
+        ("batch", {"algorithms": ["ppo1", "sac1", "ppo", "sac"], "envs": envs, "seeds": 2, "steps": 2000,
+                   "checkpoint_every": 1000, "variants": {"default": {}}})]
+    assert notes == ([] if classic else ["stream: left out the classic variant (the agents have no technique "
+                                         "switches)"])
+    if classic:  # every technique off, each named
+        assert set(classic.values()) == {False} and "sparse_init" in classic
+
+
+def test_budgets_seeds_and_what_is_left_out():
+    sweeps, notes = preset_sweeps("minatar", 0.5, None, ["q", "ac"])
+    assert sweeps[0][1]["steps"] == 2_500_000 and sweeps[0][1]["seeds"] == 3
+    assert sweeps[0][1]["checkpoint_every"] == 100_000 and notes == []
+    sweeps, notes = preset_sweeps("atari", 1.0, None, ["q"])
+    assert [part for part, _ in sweeps] == ["stream"] and sweeps[0][1]["steps"] == 10_000_000
+    assert "batch: left out dqn1, dqn ('streamrl train' does not offer them here)" in notes
+    assert preset_sweeps("mujoco", 1e-4, 1, ["ac"])[0][0][1]["steps"] == 200
+
+
+@pytest.mark.parametrize("args, message", [
+    (("mujoco", 0.0, None), "--scale must be above 0 and at most 1 (a fraction of the paper's steps), got 0.0"),
+    (("mujoco", 1.5, None), "--scale must be above 0 and at most 1"),
+    (("mujoco", 0.1, 0), "--seeds must be a positive count, got 0"),
+    (("nope", 0.1, None), "unknown preset 'nope'; choose one of stream-barrier, mujoco, dmc, minatar, atari"),
+])
+def test_bad_arguments(args, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        preset_sweeps(*args, EVERY_ALGORITHM)
+
+
+def test_reproduce_dry_run_lists_the_parts_runs(tmp_path):
+    result = streamrl("reproduce", "mujoco", "--scale", "0.001", "--seeds", "1", "--out", tmp_path / "r", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "mujoco: Stream AC(lambda) on five MuJoCo tasks, at 0.001 of the paper's steps"
+    assert lines[1] == "part stream:"
+    assert [line.split()[:2] for line in lines[2:7]] == [
+        ["start", f"ac-default-{env}-s0"] for env in ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Ant-v5",
+                                                       "Humanoid-v5")]
+    assert "--steps 2000 --seed 0" in lines[2] and lines[7] == f"5 runs in {tmp_path / 'r' / 'stream'} (dry run: "\
+        "nothing started, nothing written)"
+    assert not (tmp_path / "r").exists()
