@@ -19,9 +19,12 @@ import sys
 from pathlib import Path
 
 from streamrl.algorithms import ALGORITHMS
+from streamrl.algorithms.techniques import PRESETS
 
 
 def _parse_value(text: str):
+    if text.lower() in ("true", "false"):  # as TOML, YAML and JSON spell them
+        return text.lower() == "true"
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
@@ -55,8 +58,9 @@ def _train(args: argparse.Namespace) -> int:
                              "--steps N above that")
         algorithm, env_id, seed, out = config["algorithm"], config["env_id"], config["seed"], run
         steps, overrides, every = args.steps or config["steps"], {}, config.get("checkpoint_every", 10_000)
-        if args.set:
-            raise ValueError("--set cannot change a run being resumed: its agent options are in the checkpoint")
+        if args.set or args.preset:
+            raise ValueError("--set and --preset cannot change a run being resumed: its agent options are in the "
+                             "checkpoint")
     else:
         config = _read_config(Path(args.config)) if args.config else {}
 
@@ -66,10 +70,7 @@ def _train(args: argparse.Namespace) -> int:
 
         algorithm, env_id, seed = pick("algorithm", "q"), pick("env", "CartPole-v1"), pick("seed", 0)
         steps, every = pick("steps", 30_000), pick("checkpoint_every", 10_000)
-        if algorithm not in ALGORITHMS:
-            raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
-        overrides = {**config.get("agent", {}), **_parse_overrides(args.set)}
-        _check_overrides(ALGORITHMS[algorithm], overrides)
+        overrides = _train_options(algorithm, args.preset, {**config.get("agent", {}), **_parse_overrides(args.set)})
         out = Path(args.out or f"runs/{algorithm}-{env_id.replace('/', '_')}-seed{seed}")
         if (out / "summary.json").exists() and not args.overwrite:
             raise ValueError(f"{out} already holds a finished run; pass --out DIR for a new one or --overwrite")
@@ -90,6 +91,31 @@ def _train(args: argparse.Namespace) -> int:
     written = ", ".join(p.name for p in sorted(out.iterdir()) if not p.name.startswith("."))
     print(f"run folder: {out} ({written})")
     return 0
+
+
+def _train_algorithms() -> list[str]:
+    """Every algorithm name of 'streamrl train': the stream-x agents, then the SB3 baselines."""
+    from streamrl.baselines import BASELINES
+
+    return [*ALGORITHMS, *BASELINES]
+
+
+def _train_options(algorithm: str, preset: str | None, overrides: dict) -> dict:
+    """The checked agent options of a new run: a preset's, then the config file's and --set's."""
+    from streamrl.algorithms.techniques import preset_options
+    from streamrl.baselines import BASELINES, check_baseline_options
+
+    if algorithm in BASELINES:
+        if preset:
+            raise ValueError(f"--preset {preset} switches stream-x techniques; {algorithm} is a "
+                             "Stable-Baselines3 baseline without them")
+        check_baseline_options(algorithm, overrides)
+        return overrides
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(_train_algorithms())}")
+    overrides = {**(preset_options(preset) if preset else {}), **overrides}
+    _check_overrides(ALGORITHMS[algorithm], overrides)
+    return overrides
 
 
 CONFIG_KEYS = ("algorithm", "env", "steps", "seed", "checkpoint_every", "agent")
@@ -129,15 +155,10 @@ def _check_overrides(cls, overrides: dict) -> None:
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ValueError(f"unknown --set key {unknown[0]!r} for {cls.__name__}; known keys: {', '.join(sorted(known))}")
-    defaults = {name: p.default for klass in reversed(cls.__mro__) if klass is not object
-                for name, p in inspect.signature(klass.__init__).parameters.items()}
-    for key, value in overrides.items():
-        default = defaults.get(key)
-        if isinstance(default, (int, float)) and not isinstance(default, bool):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"--set {key} expects a number (default {default}), got {value!r}")
-        elif isinstance(default, bool) and not isinstance(value, bool):
-            raise ValueError(f"--set {key} expects True or False, got {value!r}")
+    from streamrl.running.options import check_option_types
+
+    check_option_types({name: p.default for klass in reversed(cls.__mro__) if klass is not object
+                        for name, p in inspect.signature(klass.__init__).parameters.items()}, overrides)
 
 
 def _checkpoint_and_env(target: Path) -> tuple[Path, str]:
@@ -247,7 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train an agent and write a run folder",
                            description="Train a stream-x agent; a bare 'streamrl train' is a short CartPole demo.")
-    train.add_argument("algorithm", nargs="?", choices=sorted(ALGORITHMS), help="q, sarsa, ac or td (default q)")
+    train.add_argument("algorithm", nargs="?", choices=_train_algorithms(), metavar="ALGO",
+                       help="q, sarsa, ac or td (default q); Stable-Baselines3 baselines (the 'sb3' extra): "
+                       "ppo, sac, dqn and their batch-size-1 versions ppo1, sac1, dqn1")
     train.add_argument("env", nargs="?", help="Gymnasium id (default CartPole-v1)")
     train.add_argument("--steps", type=int, help="environment steps (default 30,000)")
     train.add_argument("--seed", type=int, help="seed of the agent and the env (default 0)")
@@ -256,6 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="run folder (default runs/ALGO-ENV-seedS)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="agent option, e.g. --set lamda=0.9 --set optimizer=adaptive")
+    train.add_argument("--preset", choices=sorted(PRESETS), help="classic: every stream-x technique off (plain SGD "
+                       "on the traces, default init, no layer norm, normalization, scaling or time feature); "
+                       "--set values win")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
     train.add_argument("--checkpoint-every", type=int, metavar="N",
                        help="checkpoint at the first episode end after every N steps (default 10,000)")
