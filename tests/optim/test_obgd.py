@@ -85,3 +85,34 @@ def test_obgd_rejects_several_groups():
     a, b = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
     with pytest.raises(ValueError, match="single parameter group"):
         ObGD([{"params": [a]}, {"params": [b]}])
+
+
+def test_bound_off_is_plain_sgd_on_the_traces():
+    """The ablation: the same two steps as above with the bound off take the full step lr delta z."""
+    w, opt = make(ObGD, overshoot_bound=False)
+    step(w, opt, [0.1, 0.2], delta=0.5)
+    step(w, opt, [1.0, 2.0], delta=-3.0)
+    # step 1: w = [0.5, -1] + 1 * 0.5 * [0.1, 0.2] = [0.55, -0.9]
+    # step 2: z = [1.0792, 2.1584]; w = [0.55, -0.9] + 1 * (-3) * z = [-2.6876, -7.3752]
+    # (the bounded optimizer took a' = 1 / 19.4256 here)
+    assert w.tolist() == pytest.approx([-2.6876, -7.3752], abs=1e-12)
+    assert opt.last_step_size == 1.0 and opt.last_bound_active is False
+    assert trace(opt, w) == pytest.approx([1.0792, 2.1584], abs=1e-12)
+
+
+def test_bound_off_keeps_the_learning_rate_as_given():
+    w = torch.nn.Parameter(torch.tensor([0.5, -1.0], dtype=torch.float64))
+    opt = ObGD([w], lr=0.1, gamma=0.5, lamda=0.5, kappa=2.0, overshoot_bound=False)
+    step(w, opt, [3.0, 4.0], delta=2.0)
+    # z = [3, 4]; w += 0.1 * 2 * z (bounded: M = 0.1 * 2 * 2 * 7 = 2.8 would cut the step to 0.1 / 2.8)
+    assert w.tolist() == pytest.approx([1.1, -0.2], abs=1e-12) and opt.last_step_size == 0.1
+
+
+def test_adaptive_with_bound_off_takes_the_scaled_trace_step():
+    w, opt = make(AdaptiveObGD, overshoot_bound=False)
+    step(w, opt, [0.1, 0.2], delta=0.5)
+    # z_hat as in test_adaptive_obgd_first_two_steps (~[2, 2]); no division by M = 8: w += 1 * 0.5 * z_hat
+    zhat1 = [0.1 / math.sqrt(0.0025 + 1e-8), 0.2 / math.sqrt(0.01 + 1e-8)]
+    assert w.tolist() == pytest.approx([0.5 + 0.5 * zhat1[0], -1.0 + 0.5 * zhat1[1]], abs=1e-12)
+    assert w.tolist() == pytest.approx([1.5, 0.0], abs=1e-5)
+    assert opt.last_step_size == 1.0 and opt.last_bound_active is False

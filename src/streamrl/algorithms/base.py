@@ -15,6 +15,7 @@ from typing import Any, Callable, ClassVar
 import gymnasium as gym
 import numpy as np
 
+from streamrl.algorithms.techniques import apply_preprocessing_switches, check_switch
 from streamrl.envs.make import DOMAINS, domain_of, preprocessing_for, require
 from streamrl.envs.preprocessing import PreprocessingConfig, Preprocessor
 from streamrl.nn.learner import Learner
@@ -132,7 +133,12 @@ def check_env_fits(env: gym.Env, what: str, env_id: str | None, observation_spac
 
 
 class StreamAgent(ABC):
-    """Base of the stream-x agents; see the subclasses for each algorithm."""
+    """Base of the stream-x agents; see the subclasses for each algorithm.
+
+    Each stream-x technique can be switched off on its own (see
+    :mod:`streamrl.algorithms.techniques`): ``overshoot_bound``, ``sparse_init``, ``layer_norm``,
+    and the learning-side stages ``normalize_observation``, ``scale_reward``, ``time_info``
+    (None: as the domain's pipeline, or ``preprocessing``, says)."""
 
     algorithm: ClassVar[str]
     default_kappa: ClassVar[float] = 2.0
@@ -143,7 +149,10 @@ class StreamAgent(ABC):
                  gamma: float = 0.99, lamda: float = 0.8, lr: float = 1.0, kappa: float | None = None,
                  optimizer: str = "obgd", network: Any = None, hidden: tuple[int, ...] | None = None,
                  preprocessing: PreprocessingConfig | None = None, sparsity: float = 0.9,
-                 track_overshoot: bool = False, backend: str = "auto", torch_threads: int | None = 1) -> None:
+                 track_overshoot: bool = False, backend: str = "auto", torch_threads: int | None = 1,
+                 overshoot_bound: bool = True, sparse_init: bool = True, layer_norm: bool = True,
+                 normalize_observation: bool | None = None, scale_reward: bool | None = None,
+                 time_info: bool | None = None) -> None:
         self.env = env
         if env is not None:
             observation_space, action_space = env.observation_space, env.action_space
@@ -169,7 +178,12 @@ class StreamAgent(ABC):
         self.kappa = self.default_kappa if kappa is None else kappa
         self.optimizer_name, self.sparsity, self.track_overshoot = optimizer, sparsity, track_overshoot
         self.hidden = tuple(hidden) if hidden is not None else DOMAINS[domain].hidden
-        self.preprocessing = preprocessing or self._default_preprocessing(env, domain)
+        for name, value in (("overshoot_bound", overshoot_bound), ("sparse_init", sparse_init),
+                            ("layer_norm", layer_norm)):
+            check_switch(name, value)
+        self.overshoot_bound, self.sparse_init, self.layer_norm = overshoot_bound, sparse_init, layer_norm
+        self.preprocessing = apply_preprocessing_switches(preprocessing or self._default_preprocessing(env, domain),
+                                                          domain, normalize_observation, scale_reward, time_info)
         if backend not in ("auto", "fused", "torch"):
             raise ValueError(f"unknown backend {backend!r}; choose 'auto', 'fused' or 'torch'")
         self.backend, self.torch_threads = backend, torch_threads
@@ -198,17 +212,36 @@ class StreamAgent(ABC):
         return NetworkSpec(DOMAINS[self.domain].network, self.preprocessor.output_shape, n_outputs,
                            hidden or self.hidden)
 
+    def _switched_off_unfused(self) -> list[str]:
+        """The techniques switched off that the fused kernels always apply."""
+        return [name for name in ("overshoot_bound", "layer_norm") if not getattr(self, name)]
+
     def _make_learner(self, n_outputs: int, kappa: float, network: Any = None,
                       hidden: tuple[int, ...] | None = None) -> Learner:
-        """The fused (compiled) learner for a standard network, else torch (custom modules, Atari)."""
+        """The fused (compiled) learner for a standard network, else torch (custom modules, Atari,
+        and the ablations the fused kernels do not have: no bound, no layer norm)."""
         spec = self._network_spec(n_outputs, hidden)
         optimizer = dict(lr=self.lr, gamma=self.gamma, lamda=self.lamda, kappa=kappa)
-        if network is None and self.backend in ("auto", "fused"):
+        unfused = self._switched_off_unfused()
+        if network is None and self.backend in ("auto", "fused") and not unfused:
             from streamrl.nn.fused_learner import FUSED_KINDS, FusedLearner
 
             if spec.kind in FUSED_KINDS:
-                return FusedLearner(spec, self.optimizer_name, sparsity=self.sparsity, rng=self.rng, **optimizer)
+                if self.sparse_init:
+                    return FusedLearner(spec, self.optimizer_name, sparsity=self.sparsity, rng=self.rng, **optimizer)
+                # the sparse weights it draws are replaced by the same default-init numbers the
+                # torch path draws, so both backends start equal for a seed
+                learner = FusedLearner(spec, self.optimizer_name, rng=np.random.default_rng(0), **optimizer)
+                from streamrl.nn.init import default_uniform
+
+                parameters = learner.parameters()
+                for weight, bias in zip(parameters[0::2], parameters[1::2]):
+                    weight[...], bias[...] = default_uniform(weight.shape, self.rng)
+                return learner
         if self.backend == "fused":
+            if network is None and unfused:
+                raise ValueError(f"backend='fused' always applies {' and '.join(unfused)}; with "
+                                 f"{', '.join(f'{name}=False' for name in unfused)} use backend='torch' (or 'auto')")
             what = "a custom network" if network is not None else f"the {spec.kind} network"
             raise ValueError(f"backend='fused' cannot run {what}; use backend='torch' (or 'auto')")
         what = "a custom network" if network is not None else f"the {spec.kind} network on torch"
@@ -219,8 +252,9 @@ class StreamAgent(ABC):
         if self.torch_threads:
             torch.set_num_threads(self.torch_threads)  # tiny networks: threads only add overhead
         if network is None:
-            network = build_torch_network(spec, self.sparsity, self.rng)
-        return TorchLearner(network, n_outputs, self.optimizer_name, **optimizer)
+            network = build_torch_network(spec, self.sparsity, self.rng, layer_norm=self.layer_norm,
+                                          sparse_init=self.sparse_init)
+        return TorchLearner(network, n_outputs, self.optimizer_name, overshoot_bound=self.overshoot_bound, **optimizer)
 
     def _default_preprocessing(self, env: gym.Env | None, domain: str) -> PreprocessingConfig:
         return preprocessing_for(env, domain) if env is not None else DOMAINS[domain].preprocessing
@@ -253,7 +287,8 @@ class StreamAgent(ABC):
             raise RuntimeError(f"call {first} before observe(): {type(self).__name__} learns from the transition "
                                "that starts at that observation")
         if not np.isfinite(reward):
-            raise ValueError(f"non-finite reward {reward} at step {self.num_steps + 1}; nothing was learned from it")
+            raise ValueError(f"non-finite reward {reward} at step {self.num_steps + 1}; nothing was learned from it"
+                             f"{self._divergence_note()}")
         self._check_finite(next_obs)
         return self.preprocessor.step(next_obs, reward, terminated, truncated)
 
@@ -261,7 +296,19 @@ class StreamAgent(ABC):
         obs = np.asarray(obs)
         if obs.dtype.kind in "fc" and not np.isfinite(obs).all():
             raise ValueError(f"non-finite observation at step {self.num_steps + 1} (NaN or inf in "
-                             f"{int((~np.isfinite(obs)).sum())} of {obs.size} values); nothing was learned from it")
+                             f"{int((~np.isfinite(obs)).sum())} of {obs.size} values); nothing was learned from it"
+                             f"{self._divergence_note()}")
+
+    def _divergence_note(self) -> str:
+        """Why the env went non-finite, when the agent's own weights did first (checked on this error
+        path only, so learning pays nothing for it)."""
+        diverged = [name for name, learner in self.learners.items()
+                    if not all(np.isfinite(v).all() for v in learner.state_dict().values())]
+        if not diverged:
+            return ""
+        hint = "; with overshoot_bound=False try a smaller lr" if not self.overshoot_bound else ""
+        return (f"; the agent diverged before that (non-finite weights in {' and '.join(diverged)}), so its action "
+                f"was not a number{hint}")
 
     def _finish(self, next_state: np.ndarray, next_obs: Any, done: bool) -> None:
         self.num_steps += 1
@@ -354,8 +401,14 @@ class StreamAgent(ABC):
         return {"gamma": self.gamma, "lamda": self.lamda, "lr": self.lr, "kappa": self.kappa,
                 "optimizer": self.optimizer_name, "hidden": list(self.hidden), "sparsity": self.sparsity,
                 "track_overshoot": self.track_overshoot, "domain": self.domain, "seed": self.seed,
-                "backend": self.backend,
+                "backend": self.backend, **self.techniques(),
                 "preprocessing": self.preprocessing.to_dict(), **self._algorithm_config()}
+
+    def techniques(self) -> dict[str, bool]:
+        """Which stream-x techniques this agent uses (False: switched off)."""
+        return {"overshoot_bound": self.overshoot_bound, "sparse_init": self.sparse_init, "layer_norm": self.layer_norm,
+                "normalize_observation": self.preprocessing.normalize_observation,
+                "scale_reward": self.preprocessing.scale_reward, "time_info": bool(self.preprocessing.time_limit)}
 
     def _algorithm_config(self) -> dict[str, Any]:
         return {}

@@ -21,9 +21,12 @@ import sys
 from pathlib import Path
 
 from streamrl.algorithms import ALGORITHMS
+from streamrl.algorithms.techniques import PRESETS as TECHNIQUE_PRESETS
 
 
 def _parse_value(text: str):
+    if text.lower() in ("true", "false"):  # as TOML, YAML and JSON spell them
+        return text.lower() == "true"
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
@@ -53,8 +56,9 @@ def _train(args: argparse.Namespace) -> int:
                              "--steps N above that")
         algorithm, env_id, seed, out = config["algorithm"], config["env_id"], config["seed"], run
         steps, overrides, every = args.steps or config["steps"], {}, config.get("checkpoint_every", 10_000)
-        if args.set:
-            raise ValueError("--set cannot change a run being resumed: its agent options are in the checkpoint")
+        if args.set or args.preset:
+            raise ValueError("--set and --preset cannot change a run being resumed: its agent options are in the "
+                             "checkpoint")
         if args.label is not None:
             raise ValueError("--label cannot change a run being resumed: its label is in its config.json")
         label = config.get("label")
@@ -68,10 +72,7 @@ def _train(args: argparse.Namespace) -> int:
         algorithm, env_id, seed = pick("algorithm", "q"), pick("env", "CartPole-v1"), pick("seed", 0)
         label = pick("label", algorithm)
         steps, every = pick("steps", 30_000), pick("checkpoint_every", 10_000)
-        if algorithm not in ALGORITHMS:
-            raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
-        overrides = {**config.get("agent", {}), **_parse_overrides(args.set)}
-        _check_overrides(ALGORITHMS[algorithm], overrides)
+        overrides = _train_options(algorithm, args.preset, {**config.get("agent", {}), **_parse_overrides(args.set)})
         out = Path(args.out or f"runs/{algorithm}-{env_id.replace('/', '_')}-seed{seed}")
         if (out / "summary.json").exists() and not args.overwrite:
             raise ValueError(f"{out} already holds a finished run; pass --out DIR for a new one or --overwrite")
@@ -93,6 +94,31 @@ def _train(args: argparse.Namespace) -> int:
     written = ", ".join(p.name for p in sorted(out.iterdir()) if not p.name.startswith("."))
     print(f"run folder: {out} ({written})")
     return 0
+
+
+def _train_algorithms() -> list[str]:
+    """Every algorithm name of 'streamrl train': the stream-x agents, then the SB3 baselines."""
+    from streamrl.baselines import BASELINES
+
+    return [*ALGORITHMS, *BASELINES]
+
+
+def _train_options(algorithm: str, preset: str | None, overrides: dict) -> dict:
+    """The checked agent options of a new run: a preset's, then the config file's and --set's."""
+    from streamrl.algorithms.techniques import preset_options
+    from streamrl.baselines import BASELINES, check_baseline_options
+
+    if algorithm in BASELINES:
+        if preset:
+            raise ValueError(f"--preset {preset} switches stream-x techniques; {algorithm} is a "
+                             "Stable-Baselines3 baseline without them")
+        check_baseline_options(algorithm, overrides)
+        return overrides
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(_train_algorithms())}")
+    overrides = {**(preset_options(preset) if preset else {}), **overrides}
+    _check_overrides(ALGORITHMS[algorithm], overrides)
+    return overrides
 
 
 CONFIG_KEYS = ("algorithm", "env", "steps", "seed", "checkpoint_every", "label", "agent")
@@ -133,15 +159,10 @@ def _check_overrides(cls, overrides: dict) -> None:
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ValueError(f"unknown --set key {unknown[0]!r} for {cls.__name__}; known keys: {', '.join(sorted(known))}")
-    defaults = {name: p.default for klass in reversed(cls.__mro__) if klass is not object
-                for name, p in inspect.signature(klass.__init__).parameters.items()}
-    for key, value in overrides.items():
-        default = defaults.get(key)
-        if isinstance(default, (int, float)) and not isinstance(default, bool):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"--set {key} expects a number (default {default}), got {value!r}")
-        elif isinstance(default, bool) and not isinstance(value, bool):
-            raise ValueError(f"--set {key} expects True or False, got {value!r}")
+    from streamrl.running.options import check_option_types
+
+    check_option_types({name: p.default for klass in reversed(cls.__mro__) if klass is not object
+                        for name, p in inspect.signature(klass.__init__).parameters.items()}, overrides)
 
 
 def _checkpoint_and_env(target: Path) -> tuple[Path, str]:
@@ -306,12 +327,12 @@ def _reproduce(args: argparse.Namespace) -> int:
 
     import yaml
 
-    from streamrl.experiments.presets import PRESETS, preset_sweeps
+    from streamrl.experiments.presets import PRESETS as EXPERIMENTS, preset_sweeps
 
     known = _train_algorithms()
     sweeps, notes = preset_sweeps(args.preset, args.scale, args.seeds, known)
     results = Path(args.out or f"results/{args.preset}")
-    print(f"{args.preset}: {PRESETS[args.preset].description}, at {args.scale:g} of the paper's steps")
+    print(f"{args.preset}: {EXPERIMENTS[args.preset].description}, at {args.scale:g} of the paper's steps")
     for note in notes:
         print(f"note: {note}")
     status = 0
@@ -325,12 +346,6 @@ def _reproduce(args: argparse.Namespace) -> int:
         if status == 130:
             break
     return status
-
-
-def _train_algorithms() -> list[str]:
-    """The algorithm names 'streamrl train' accepts (a sweep passes them through as given)."""
-    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return next(a.choices for a in commands.choices["train"]._actions if a.dest == "algorithm")
 
 
 def _check_variants(spec) -> None:
@@ -350,7 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train an agent and write a run folder",
                            description="Train a stream-x agent; a bare 'streamrl train' is a short CartPole demo.")
-    train.add_argument("algorithm", nargs="?", choices=sorted(ALGORITHMS), help="q, sarsa, ac or td (default q)")
+    train.add_argument("algorithm", nargs="?", choices=_train_algorithms(), metavar="ALGO",
+                       help="q, sarsa, ac or td (default q); Stable-Baselines3 baselines (the 'sb3' extra): "
+                       "ppo, sac, dqn and their batch-size-1 versions ppo1, sac1, dqn1")
     train.add_argument("env", nargs="?", help="Gymnasium id (default CartPole-v1)")
     train.add_argument("--steps", type=int, help="environment steps (default 30,000)")
     train.add_argument("--seed", type=int, help="seed of the agent and the env (default 0)")
@@ -359,6 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="run folder (default runs/ALGO-ENV-seedS)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="agent option, e.g. --set lamda=0.9 --set optimizer=adaptive")
+    train.add_argument("--preset", choices=sorted(TECHNIQUE_PRESETS), help="classic: every stream-x technique off (plain SGD "
+                       "on the traces, default init, no layer norm, normalization, scaling or time feature); "
+                       "--set values win")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
     train.add_argument("--checkpoint-every", type=int, metavar="N",
                        help="checkpoint at the first episode end after every N steps (default 10,000)")
@@ -409,10 +429,10 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce = sub.add_parser("reproduce", help="the paper's experiments as sweeps, at a fraction of its steps",
                                description="Run a preset of the paper's experiments as sweeps (one per part, in "
                                "RESULTS/<part>); rerun to continue.")
-    from streamrl.experiments.presets import PRESETS
+    from streamrl.experiments.presets import PRESETS as EXPERIMENTS
 
-    reproduce.add_argument("preset", choices=list(PRESETS), help="; ".join(f"{k}: {p.description}"
-                                                                       for k, p in PRESETS.items()))
+    reproduce.add_argument("preset", choices=list(EXPERIMENTS), help="; ".join(f"{k}: {p.description}"
+                                                                       for k, p in EXPERIMENTS.items()))
     reproduce.add_argument("--scale", type=float, default=1.0,
                            help="fraction of the paper's step budget (default 1: 2M MuJoCo/DMC, 5M MinAtar, 10M Atari)")
     reproduce.add_argument("--seeds", type=int, help="seeds per setting (default 5; MinAtar and Atari 3)")

@@ -32,3 +32,18 @@ def sparse_init_(tensor, sparsity: float = 0.9, rng: np.random.Generator | None 
     with torch.no_grad():
         tensor.copy_(torch.from_numpy(sparse_uniform(tuple(tensor.shape), sparsity, rng)))
     return tensor
+
+
+def default_uniform(shape: tuple[int, ...], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's default initialization of an ``nn.Linear`` / ``nn.Conv2d`` (the ablation of sparse
+    init), drawn from a NumPy generator so a seed gives the same numbers on every backend.
+
+    ``reset_parameters`` draws the weight with ``kaiming_uniform_(a=sqrt(5))``, whose bound is
+    ``gain * sqrt(3 / fan_in)`` with ``gain = sqrt(2 / (1 + a^2)) = sqrt(1/3)``, i.e. ``1/sqrt(fan_in)``;
+    the bias is ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` too. Returns (weight, bias), weight first.
+    """
+    fan_out, fan_in = shape[0], int(np.prod(shape[1:]))
+    bound = 1.0 / math.sqrt(fan_in)
+    weight = rng.uniform(-bound, bound, size=shape).astype(np.float32)
+    bias = rng.uniform(-bound, bound, size=fan_out).astype(np.float32)
+    return weight, bias

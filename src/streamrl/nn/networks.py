@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from streamrl.nn.init import sparse_uniform
+from streamrl.nn.init import default_uniform, sparse_uniform
 
 NETWORK_KINDS = ("mlp", "minatar_cnn", "atari_cnn")
 
@@ -35,15 +35,18 @@ def _torch():
 
 
 def build_torch_network(spec: NetworkSpec, sparsity: float = 0.9, rng: np.random.Generator | None = None,
-                        layer_norm: bool = True):
-    """A torch ``nn.Sequential`` for ``spec``: every hidden layer is LayerNorm then LeakyReLU."""
+                        layer_norm: bool = True, sparse_init: bool = True):
+    """A torch ``nn.Sequential`` for ``spec``: every hidden layer is LayerNorm then LeakyReLU.
+
+    The ablations: ``layer_norm=False`` leaves the normalization out (layer then LeakyReLU);
+    ``sparse_init=False`` gives PyTorch's default initialization instead of the sparse one."""
     torch = _torch()
     from torch import nn
 
     from streamrl.nn.layers import LayerNorm
 
     def hidden_block(layer: nn.Module) -> list[nn.Module]:
-        return [layer, LayerNorm() if layer_norm else nn.Identity(), nn.LeakyReLU(0.01)]
+        return [layer, LayerNorm(), nn.LeakyReLU(0.01)] if layer_norm else [layer, nn.LeakyReLU(0.01)]
 
     layers: list[nn.Module] = []
     if spec.kind == "mlp":
@@ -68,7 +71,11 @@ def build_torch_network(spec: NetworkSpec, sparsity: float = 0.9, rng: np.random
         width = 256
     layers.append(nn.Linear(width, spec.n_outputs))
     network = nn.Sequential(*layers)
-    initialize(network, sparsity, rng if rng is not None else np.random.default_rng())
+    rng = rng if rng is not None else np.random.default_rng()
+    if sparse_init:
+        initialize(network, sparsity, rng)
+    else:
+        initialize_default(network, rng)
     return network
 
 
@@ -83,3 +90,18 @@ def initialize(module, sparsity: float, rng: np.random.Generator) -> None:
                 m.weight.copy_(torch.from_numpy(sparse_uniform(tuple(m.weight.shape), sparsity, rng)))
                 if m.bias is not None:
                     m.bias.zero_()
+
+
+def initialize_default(module, rng: np.random.Generator) -> None:
+    """PyTorch's default init (:func:`~streamrl.nn.init.default_uniform`) for every linear and conv
+    layer, in module order, weight then bias."""
+    torch = _torch()
+    from torch import nn
+
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                weight, bias = default_uniform(tuple(m.weight.shape), rng)
+                m.weight.copy_(torch.from_numpy(weight))
+                if m.bias is not None:
+                    m.bias.copy_(torch.from_numpy(bias))

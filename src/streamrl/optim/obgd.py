@@ -11,15 +11,18 @@ import torch
 
 
 class ObGD(torch.optim.Optimizer):
-    """Overshoot-bounded gradient descent with eligibility traces."""
+    """Overshoot-bounded gradient descent with eligibility traces. With ``overshoot_bound=False``
+    (the ablation) the bound is off: plain SGD on the traces, ``w <- w + lr delta z``."""
 
-    def __init__(self, params, lr: float = 1.0, gamma: float = 0.99, lamda: float = 0.8, kappa: float = 2.0):
+    def __init__(self, params, lr: float = 1.0, gamma: float = 0.99, lamda: float = 0.8, kappa: float = 2.0,
+                 overshoot_bound: bool = True):
         for name, value in (("lr", lr), ("kappa", kappa)):
             if value <= 0:
                 raise ValueError(f"{name} must be positive, got {value}")
         super().__init__(params, dict(lr=lr, gamma=gamma, lamda=lamda, kappa=kappa))
         if len(self.param_groups) != 1:
             raise ValueError("ObGD bounds one L1 norm over a whole network: pass a single parameter group")
+        self.overshoot_bound = overshoot_bound
         self.last_step_size = lr  # effective step size of the last step
         self.last_bound_active = False  # whether the overshooting bound reduced it
 
@@ -33,7 +36,7 @@ class ObGD(torch.optim.Optimizer):
     def _bounded_step_size(self, delta: float, trace_l1: float) -> float:
         group = self.param_groups[0]
         bound = group["lr"] * group["kappa"] * max(abs(delta), 1.0) * trace_l1
-        self.last_bound_active = bound > 1.0
+        self.last_bound_active = self.overshoot_bound and bound > 1.0
         self.last_step_size = group["lr"] / bound if self.last_bound_active else group["lr"]
         return self.last_step_size
 
@@ -63,8 +66,8 @@ class AdaptiveObGD(ObGD):
     """ObGD on the trace scaled elementwise by a running RMS of ``delta * z`` (Adam-like)."""
 
     def __init__(self, params, lr: float = 1.0, gamma: float = 0.99, lamda: float = 0.8, kappa: float = 2.0,
-                 beta2: float = 0.999, eps: float = 1e-8):
-        super().__init__(params, lr=lr, gamma=gamma, lamda=lamda, kappa=kappa)
+                 beta2: float = 0.999, eps: float = 1e-8, overshoot_bound: bool = True):
+        super().__init__(params, lr=lr, gamma=gamma, lamda=lamda, kappa=kappa, overshoot_bound=overshoot_bound)
         self.param_groups[0].update(beta2=beta2, eps=eps)
         self.counter = 0  # t, the number of updates so far
 

@@ -130,8 +130,15 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
     ``label`` names the run's group in reports (default: the algorithm). ``progress_file``, when
     given, is rewritten atomically about every ``PROGRESS_SECONDS`` with the step count, for a
     sweep that watches many runs."""
+    from streamrl.baselines import BASELINES
+
+    if algorithm in BASELINES:  # Stable-Baselines3: the same files, no checkpoint (they cannot resume)
+        from streamrl.baselines.sb3 import baseline_run
+
+        return baseline_run(algorithm, env_id, steps, seed, out_dir, agent_options, progress=progress, resume=resume,
+                            tensorboard=tensorboard, label=label)
     if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join([*ALGORITHMS, *BASELINES])}")
     if steps <= 0:
         raise ValueError(f"--steps must be a positive number of steps, got {steps}")
     if checkpoint_every <= 0:
@@ -161,19 +168,9 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
             raise ValueError(f"bad agent option value ({e}); check the --set values") from None
         if tensorboard:  # a missing extra is said before anything is written
             summary_writer_class()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name in RUN_FILES:  # a rerun with --overwrite must not leave the old results beside the new
-            (out_dir / name).unlink(missing_ok=True)
-        if (out_dir / "tensorboard").is_dir():
-            import shutil
-
-            shutil.rmtree(out_dir / "tensorboard")
-        from streamrl import __version__
-
-        write_json(out_dir / "config.json", {"algorithm": algorithm, "env_id": env_id, "steps": steps,
-                                             "seed": seed, "checkpoint_every": checkpoint_every,
-                                             "label": label or algorithm,
-                                             "agent": agent.config(), "streamrl_version": __version__})
+        start_run_folder(out_dir, {"algorithm": algorithm, "env_id": env_id, "steps": steps, "seed": seed,
+                                   "checkpoint_every": checkpoint_every, "label": label or algorithm,
+                                   "agent": agent.config()})
         episodes, timing, wall_before = [], [], 0.0
     remaining = steps - agent.num_steps
     if remaining <= 0:
@@ -235,21 +232,41 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
     if interrupt.at_step is not None:
         raise Interrupted(agent.num_steps, last_checkpoint)
     wall = wall_before + time.perf_counter() - start
+    agent.save(out_dir / "agent.safetensors")
+    write_results(out_dir, episodes, timing, agent.num_steps, wall, f"{ALGORITHMS[algorithm].__name__} on {env_id}")
+    return RunResult(out_dir, episodes, wall)
+
+
+def start_run_folder(out_dir: Path, config: dict[str, Any]) -> None:
+    """Make ``out_dir`` without an earlier run's files, and write its config.json."""
+    from streamrl import __version__
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in RUN_FILES:  # a rerun with --overwrite must not leave the old results beside the new
+        (out_dir / name).unlink(missing_ok=True)
+    if (out_dir / "tensorboard").is_dir():
+        import shutil
+
+        shutil.rmtree(out_dir / "tensorboard")
+    write_json(out_dir / "config.json", {**config, "streamrl_version": __version__})
+
+
+def write_results(out_dir: Path, episodes: list[Episode], timing: list[list[Any]], steps: int, wall: float,
+                  title: str) -> None:
+    """The end of a finished run: episodes.csv, timing.csv, summary.json and the learning curve."""
     write_csv(out_dir / "episodes.csv", ["end_step", "return", "length"],
               [[e.end_step, f"{e.episode_return:.6g}", e.length] for e in episodes])
     write_csv(out_dir / "timing.csv", ["end_step", "wall_time"], timing)
-    agent.save(out_dir / "agent.safetensors")
     returns = [e.episode_return for e in episodes]
     write_json(out_dir / "summary.json", {
-        "steps": agent.num_steps, "episodes": len(episodes), "wall_time_s": round(wall, 3),
-        "steps_per_second": round(agent.num_steps / wall, 1),
+        "steps": steps, "episodes": len(episodes), "wall_time_s": round(wall, 3),
+        "steps_per_second": round(steps / wall, 1),
         "mean_return_last_10": float(np.mean(returns[-10:])) if returns else None,
         "best_return": max(returns) if returns else None})
     if returns:
         from streamrl.running.plots import learning_curve
 
-        learning_curve(episodes, out_dir / "learning_curve.png", f"{ALGORITHMS[algorithm].__name__} on {env_id}")
-    return RunResult(out_dir, episodes, wall)
+        learning_curve(episodes, out_dir / "learning_curve.png", title)
 
 
 class _ProgressFile:

@@ -1,0 +1,71 @@
+"""Batch RL baselines from Stable-Baselines3 (the ``sb3`` extra), run by ``streamrl train`` into
+the same run folder as a stream-x agent (STREAM_X.md, "Baselines that show the stream barrier").
+
+``ppo``, ``sac`` and ``dqn`` are SB3's algorithms with SB3's default hyperparameters: the
+ordinary batch versions, the bar to reach. ``ppo1``, ``sac1`` and ``dqn1`` are "the batch
+algorithm with its buffer and batch reduced to one sample": everything else as the batch version,
+except what must change for each transition to be learned from once, as it arrives:
+
+- ``ppo1``: ``n_steps=1`` (a rollout of one transition) and ``batch_size=1`` (minibatches of
+  one); ``normalize_advantage=False``, since one advantage cannot be normalized (SB3 refuses the
+  combination). The ``n_epochs=10`` passes over each rollout stay.
+- ``sac1``: ``buffer_size=1`` (the replay buffer holds only the newest transition, so every
+  sample is that one) and ``batch_size=1``; ``learning_starts=0``, so updates start at the first
+  step (with a buffer of one, the default 100 warm-up steps would only be random actions).
+  ``train_freq=1`` and ``gradient_steps=1`` are SB3's defaults already; the target networks stay.
+- ``dqn1``: ``buffer_size=1``, ``batch_size=1``, ``learning_starts=0`` and ``train_freq=1`` (the
+  default 4 would let three of every four transitions leave the one-slot buffer unused); the
+  target network and its update interval stay.
+
+Options given with ``--set`` go to the SB3 constructor and win over these. PPO and PPO1 run in
+SB3's ``VecNormalize`` (observations and rewards) on MuJoCo and DM Control, as the RL Zoo's tuned
+PPO does there (``--set vec_normalize=false`` turns it off; ``true`` turns it on elsewhere).
+Checking the options here needs no SB3; running needs it (:mod:`streamrl.baselines.sb3`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Baseline:
+    sb3_class: str  # the class in stable_baselines3
+    hyperparameters: dict[str, Any] = field(default_factory=dict)  # on top of SB3's defaults
+
+
+BATCH_SIZE_ONE = {
+    "PPO": {"n_steps": 1, "batch_size": 1, "normalize_advantage": False},
+    "SAC": {"buffer_size": 1, "batch_size": 1, "learning_starts": 0},
+    "DQN": {"buffer_size": 1, "batch_size": 1, "learning_starts": 0, "train_freq": 1},
+}
+BASELINES = {name.lower(): Baseline(name) for name in BATCH_SIZE_ONE}
+BASELINES.update({f"{name.lower()}1": Baseline(name, hyper) for name, hyper in BATCH_SIZE_ONE.items()})
+# not constructor options of a baseline: streamrl sets them from the run (or they would write files)
+RESERVED_OPTIONS = ("policy", "env", "seed", "tensorboard_log", "verbose", "_init_setup_model")
+EXTRA_OPTIONS = {"vec_normalize": False}  # streamrl's own options, with a default of their kind
+
+
+def check_baseline_options(algorithm: str, options: dict[str, Any]) -> None:
+    """Each option is a constructor parameter of the SB3 class (or ``vec_normalize``), of the
+    kind of its default; SB3 checks the rest when the model is made."""
+    import inspect
+
+    from streamrl.envs.make import require
+
+    baseline = BASELINES[algorithm]
+    sb3 = require("stable_baselines3", "sb3", f"the {algorithm} baseline (Stable-Baselines3)")
+    from streamrl.running.options import check_option_types
+
+    parameters = inspect.signature(getattr(sb3, baseline.sb3_class).__init__).parameters
+    defaults = {name: p.default for name, p in parameters.items() if name not in ("self", *RESERVED_OPTIONS)}
+    defaults.update(EXTRA_OPTIONS)
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise ValueError(f"unknown --set key {unknown[0]!r} for {algorithm} (SB3 {baseline.sb3_class}); known keys: "
+                         f"{', '.join(sorted(defaults))}")
+    check_option_types(defaults, options)
+
+
+__all__ = ["BASELINES", "BATCH_SIZE_ONE", "Baseline", "check_baseline_options"]
