@@ -268,7 +268,8 @@ def _is_number(text: str) -> bool:
 def _bench(args: argparse.Namespace) -> int:
     from streamrl.running.throughput import main as throughput
 
-    throughput(["--steps", str(args.steps), "--repeats", str(args.repeats)])
+    only = ["--only", *args.only] if args.only else []
+    throughput(["--steps", str(args.steps), "--repeats", str(args.repeats), *only])
     return 0
 
 
@@ -376,7 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="run folder (default runs/ALGO-ENV-seedS)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="agent option, e.g. --set lamda=0.9 --set optimizer=adaptive")
-    train.add_argument("--preset", choices=sorted(TECHNIQUE_PRESETS), help="classic: every stream-x technique off (plain SGD "
+    train.add_argument("--preset", choices=sorted(TECHNIQUE_PRESETS),
+                       help="classic: every stream-x technique off (plain SGD "
                        "on the traces, default init, no layer norm, normalization, scaling or time feature); "
                        "--set values win")
     train.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
@@ -410,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="steps per second of each agent, medians over repeats")
     bench.add_argument("--steps", type=int, default=2000)
     bench.add_argument("--repeats", type=int, default=5)
+    bench.add_argument("--only", nargs="+", metavar="ALGO:ENV",
+                       help="measure only these workloads, e.g. ac:HalfCheetah-v5")
     bench.set_defaults(run=_bench)
     report = sub.add_parser("report", help="learning curves, final returns and IQM / probability of improvement "
                             "across environments, as Markdown and PNGs")

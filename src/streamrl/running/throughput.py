@@ -1,32 +1,37 @@
 """Steps per second of each agent on the paper's workloads, both backends in the same run.
 
-    streamrl bench [--steps N] [--repeats K]      (or: python -m streamrl.running.throughput)
+    streamrl bench [--steps N] [--repeats K] [--only ALGO:ENV ...]   (or: python -m streamrl.running.throughput)
 
-For each workload it times the environment alone (random actions), then the agent on the torch
-backend and on the fused backend: each repeat builds a fresh agent (seed = repeat), warms up for
-100 steps, then runs ``steps`` steps of act -> env.step -> observe. It prints medians over the
-repeats, the ratios fused/torch and fused/env-only measured in the same run, and the p50 / p99
-latency of one act + observe on the fused backend. Absolute numbers depend on the machine and
-on what else it is doing; the ratios are the comparable part.
+For each workload three worker processes start side by side: the environment alone (random
+actions), the agent on the torch backend and the agent on the fused backend. They take turns, one
+repeat each in a rotating order, so a slow moment of the machine lands on all three rather than
+on one. Each repeat builds a fresh agent (seed = repeat), warms up for 100 steps, then times
+``steps`` steps of act -> env.step -> observe. The table gives medians over the repeats, the
+ratios fused/torch and fused/env-only as medians of the per-repeat ratios, the p50 / p99 latency
+of one act + observe on the fused backend, and each worker's peak resident memory (the fused
+worker never imports torch). Absolute numbers depend on the machine and on what else it is
+doing; the ratios measured in the same run are the comparable part.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
+import resource
 import statistics
 import time
 
 import numpy as np
 
-from streamrl.algorithms import ALGORITHMS
-from streamrl.envs import make_env
-
 WORKLOADS = [("q", "CartPole-v1"), ("sarsa", "CartPole-v1"), ("ac", "CartPole-v1"),
              ("q", "MinAtar/Breakout-v1"), ("ac", "MinAtar/Breakout-v1"), ("ac", "HalfCheetah-v5"),
              ("td", "HalfCheetah-v5")]
+KINDS = ("env", "torch", "fused")
 
 
-def env_only_steps_per_second(env_id: str, steps: int, seed: int) -> float:
+def env_only_run(env_id: str, steps: int, seed: int) -> tuple[float, np.ndarray]:
+    from streamrl.envs import make_env
+
     env = make_env(env_id, seed=seed)
     env.reset(seed=seed)
     start = time.perf_counter()
@@ -34,11 +39,14 @@ def env_only_steps_per_second(env_id: str, steps: int, seed: int) -> float:
         _, _, terminated, truncated, _ = env.step(env.action_space.sample())
         if terminated or truncated:
             env.reset()
-    return steps / (time.perf_counter() - start)
+    return steps / (time.perf_counter() - start), np.zeros(0)
 
 
 def agent_run(algorithm: str, env_id: str, steps: int, seed: int, backend: str) -> tuple[float, np.ndarray]:
     """Steps per second of the whole loop, and the seconds of each act + observe."""
+    from streamrl.algorithms import ALGORITHMS
+    from streamrl.envs import make_env
+
     env = make_env(env_id, seed=seed)
     agent = ALGORITHMS[algorithm](env, seed=seed, backend=backend)
     agent.learn(100)  # warm-up: compilation, first allocations
@@ -57,29 +65,70 @@ def agent_run(algorithm: str, env_id: str, steps: int, seed: int, backend: str) 
     return steps / (time.perf_counter() - start), latencies
 
 
+def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> None:
+    """Runs one repeat per request (a seed), answers (steps/s, latencies, peak RSS in MB so far)."""
+    while (seed := connection.recv()) is not None:
+        if kind == "env":
+            rate, latencies = env_only_run(env_id, steps * 5, seed)
+        else:
+            rate, latencies = agent_run(algorithm, env_id, steps, seed, kind)
+        connection.send((rate, latencies, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def measure(algorithm: str, env_id: str, steps: int, repeats: int) -> dict[str, dict]:
+    """Per kind: the steps/s of every repeat, the fused latencies, and the worker's peak memory."""
+    context = mp.get_context("spawn")  # a clean interpreter each: peak memory is the worker's own
+    workers = {}
+    for kind in KINDS:
+        parent, child = context.Pipe()
+        process = context.Process(target=_worker, args=(child, kind, algorithm, env_id, steps), daemon=True)
+        process.start()
+        workers[kind] = (parent, process)
+    results = {kind: {"rates": [], "latencies": [], "peak_mb": 0.0} for kind in KINDS}
+    try:
+        for repeat in range(repeats):
+            for i in range(len(KINDS)):
+                kind = KINDS[(repeat + i) % len(KINDS)]  # rotate who goes first
+                parent, _ = workers[kind]
+                parent.send(repeat)
+                rate, latencies, peak = parent.recv()
+                results[kind]["rates"].append(rate)
+                results[kind]["latencies"].append(latencies)
+                results[kind]["peak_mb"] = peak
+    finally:
+        for parent, process in workers.values():
+            parent.send(None)
+            process.join(timeout=30)
+    return results
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", nargs="+", metavar="ALGO:ENV", help="measure only these workloads")
     args = parser.parse_args(argv)
     if args.steps <= 0 or args.repeats <= 0:
         raise ValueError("--steps and --repeats must be positive")
-    header = (f"{'algorithm':<6} {'environment':<20} {'env only':>9} {'torch':>7} {'fused':>7} "
-              f"{'fused/torch':>11} {'fused/env':>9} {'p50 us':>7} {'p99 us':>7}")
-    print("steps per second, medians over", args.repeats, "repeats of", args.steps, "steps")
-    print(header)
-    for algorithm, env_id in WORKLOADS:
-        env_rate = statistics.median(env_only_steps_per_second(env_id, args.steps * 5, s) for s in range(args.repeats))
-        rates = {}
-        latencies = []
-        for backend in ("torch", "fused"):
-            runs = [agent_run(algorithm, env_id, args.steps, seed, backend) for seed in range(args.repeats)]
-            rates[backend] = statistics.median(r for r, _ in runs)
-            if backend == "fused":
-                latencies = np.concatenate([lat for _, lat in runs]) * 1e6
-        print(f"{algorithm:<6} {env_id:<20} {env_rate:>9,.0f} {rates['torch']:>7,.0f} {rates['fused']:>7,.0f} "
-              f"{rates['fused'] / rates['torch']:>11.1f} {rates['fused'] / env_rate:>9.2f} "
-              f"{np.percentile(latencies, 50):>7.0f} {np.percentile(latencies, 99):>7.0f}", flush=True)
+    workloads = WORKLOADS
+    if args.only:
+        workloads = [tuple(w.split(":", 1)) for w in args.only]
+        if any(len(w) != 2 for w in workloads):
+            raise ValueError("--only takes ALGO:ENV pairs, e.g. --only ac:HalfCheetah-v5")
+    print(f"steps per second, medians over {args.repeats} interleaved repeats of {args.steps} steps "
+          f"(env only: {args.steps * 5}); peak memory of each worker process in MB")
+    print(f"{'algorithm':<6} {'environment':<20} {'env only':>9} {'torch':>7} {'fused':>7} {'fused/torch':>11} "
+          f"{'fused/env':>9} {'p50 us':>7} {'p99 us':>7} {'MB torch':>8} {'MB fused':>8}")
+    for algorithm, env_id in workloads:
+        r = measure(algorithm, env_id, args.steps, args.repeats)
+        rates = {kind: statistics.median(r[kind]["rates"]) for kind in KINDS}
+        over_torch = statistics.median(f / t for f, t in zip(r["fused"]["rates"], r["torch"]["rates"]))
+        over_env = statistics.median(f / e for f, e in zip(r["fused"]["rates"], r["env"]["rates"]))
+        latencies = np.concatenate(r["fused"]["latencies"]) * 1e6
+        print(f"{algorithm:<6} {env_id:<20} {rates['env']:>9,.0f} {rates['torch']:>7,.0f} {rates['fused']:>7,.0f} "
+              f"{over_torch:>11.1f} {over_env:>9.2f} {np.percentile(latencies, 50):>7.0f} "
+              f"{np.percentile(latencies, 99):>7.0f} {r['torch']['peak_mb']:>8.0f} {r['fused']['peak_mb']:>8.0f}",
+              flush=True)
 
 
 if __name__ == "__main__":
