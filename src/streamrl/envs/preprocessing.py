@@ -43,6 +43,7 @@ class Preprocessor:
         self.eval_frames: deque = deque(maxlen=max(config.frame_stack, 1))
         # Vectors (classic control, MuJoCo, DMC) are normalized straight into the state array.
         self._vector = len(self.obs_shape) == 1 and not config.frame_stack and not config.channels_last
+        self._channels_first = (len(self.obs_shape) - 1, *range(len(self.obs_shape) - 1))
 
     @property
     def output_shape(self) -> tuple[int, ...]:
@@ -62,8 +63,8 @@ class Preprocessor:
                              "pass the raw observation of the environment the agent was built for")
         if self.obs_norm is not None:
             x = self.obs_norm(x, update=update)
-        if self.config.channels_last:
-            x = np.moveaxis(x, -1, 0)
+        if self.config.channels_last:  # the last axis to the front (np.moveaxis, without its checks)
+            x = x.transpose(self._channels_first)
         return x
 
     def _assemble(self, x: np.ndarray, frames: deque, start: bool, time_value: float | None) -> np.ndarray:
