@@ -7,6 +7,7 @@ the sibling modules, one file each.
 from __future__ import annotations
 
 import json
+import math
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -294,7 +295,9 @@ class StreamAgent(ABC):
 
     def _check_finite(self, obs: Any) -> None:
         obs = np.asarray(obs)
-        if obs.dtype.kind in "fc" and not np.isfinite(obs).all():
+        # a finite sum means every value is finite (NaN and inf propagate); only an overflowing
+        # sum of finite values needs the value-by-value check
+        if obs.dtype.kind in "fc" and not math.isfinite(obs.sum()) and not np.isfinite(obs).all():
             raise ValueError(f"non-finite observation at step {self.num_steps + 1} (NaN or inf in "
                              f"{int((~np.isfinite(obs)).sum())} of {obs.size} values); nothing was learned from it"
                              f"{self._divergence_note()}")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from streamrl.algorithms.base import StepInfo
 from streamrl.algorithms.epsilon_greedy import EpsilonGreedyAgent
 
@@ -27,11 +25,11 @@ class StreamQ(EpsilonGreedyAgent):
         s_next, r = self._advance(reward, next_obs, terminated, truncated)
         s, a = self._state, self.action
         done = terminated or truncated  # with time information, truncation is terminal too
-        delta = r + self.gamma * (1 - done) * np.max(self.q.evaluate(s_next)) - self.q_sa
+        delta = r + self.gamma * (1 - done) * self.q.evaluate(s_next).max() - self.q_sa
         update = self.q.update(self.one_hot(a), delta, reset=done or self.nongreedy)
         overshot = None
         if self.track_overshoot:
-            delta_after = r + self.gamma * (1 - done) * np.max(self.q.evaluate(s_next)) - self.q.evaluate(s)[a]
+            delta_after = r + self.gamma * (1 - done) * self.q.evaluate(s_next).max() - self.q.evaluate(s)[a]
             overshot = self._overshot(delta, delta_after)
         self._finish(s_next, next_obs, done)
         return StepInfo(float(delta), update.step_size, update.bound_active, overshot)

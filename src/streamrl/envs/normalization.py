@@ -7,6 +7,8 @@ normalized env on its own. Statistics are float64 throughout.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -53,6 +55,17 @@ class RunningMeanStd:
         self._mean, self._p, self._var = (a.reshape(-1) for a in (self.mean, self.p, self.var))
 
     def update(self, x: np.ndarray | float) -> None:
+        if not self.mean.shape:  # one number (the reward scaler's): the same formula in Python floats
+            self.count += 1
+            x = float(x)
+            if self.count == 1:
+                self._mean[0], self._p[0], self._var[0] = x, 0.0, 1.0
+                return
+            old_mean = float(self._mean[0])
+            mean = old_mean + (x - old_mean) / self.count
+            p = float(self._p[0]) + (x - old_mean) * (x - mean)
+            self._mean[0], self._p[0], self._var[0] = mean, p, p / (self.count - 1)
+            return
         x = np.asarray(x, dtype=np.float64)
         if x.shape != self.mean.shape:
             raise ValueError(f"sample has shape {x.shape}, these statistics have {self.mean.shape}")
@@ -102,7 +115,7 @@ class RewardScaler:
     def __call__(self, reward: float, done: bool) -> float:
         self.trace = self.gamma * (1.0 - float(done)) * self.trace + float(reward)
         self.stats.update(self.trace)
-        return float(reward / np.sqrt(self.stats.var + self.eps))
+        return float(reward) / math.sqrt(float(self.stats.var) + self.eps)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {**self.stats.state_dict(), "trace": np.array(self.trace, dtype=np.float64)}

@@ -85,7 +85,7 @@ class FusedLearner(Learner):
         x = np.asarray(x)
         if x.size != cache.x.size:
             raise ValueError(f"input has {x.size} values, this network takes {cache.x.size} ({self.spec.input_shape})")
-        cache.x[:] = x.reshape(-1)
+        cache.x[:] = x if x.ndim == 1 else x.reshape(-1)
         fused.forward(self.w, cache.x, self.sizes, self.w_off, self.b_off, self.conv, cache.h, self.h_off, cache.a,
                       cache.n, cache.inv, cache.patches, cache.cn, cache.out)
         return cache.out.copy()
