@@ -1,10 +1,13 @@
 """The user-facing interface: learn / predict / save / load, step by step use, determinism."""
 
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
+import streamrl
 from streamrl import StreamAC, StreamAgent, StreamQ, StreamSARSA, StreamTD, make_env
 
 
@@ -223,8 +226,9 @@ def test_load_checks_the_format_version(tmp_path):
     StreamQ(make_env("CartPole-v1"), seed=0).save(path)
     newer = tmp_path / "newer.safetensors"
     rewrite_metadata(path, newer, format_version=7, streamrl_version="9.0")
+    this = re.escape(streamrl.__version__)
     with pytest.raises(ValueError, match="is agent file format 7 \\(written by streamrl 9.0\\), newer than this "
-                                         "streamrl 0.1.0 reads \\(format 1\\); upgrade streamrl"):
+                                         f"streamrl {this} reads \\(format 1\\); upgrade streamrl"):
         StreamAgent.load(newer)
     for version in (0, "1", None):
         bad = tmp_path / "bad.safetensors"

@@ -116,3 +116,21 @@ def test_bad_baseline_input(tmp_path, algorithm, env_id, options, message):
         baseline_run(algorithm, env_id, 50, 0, tmp_path / "run", options, progress=False, tensorboard=False)
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
     assert not (tmp_path / "run").exists()
+
+
+def test_label_progress_file_and_eval_of_a_baseline_run(tmp_path):
+    out, progress = tmp_path / "run", tmp_path / "progress.json"
+    result = run("train", "dqn1", "CartPole-v1", "--steps", "300", "--out", out, "--quiet", "--no-tensorboard",
+                 "--label", "dqn-one", "--progress-file", progress)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "config.json").read_text())["label"] == "dqn-one"
+    assert json.loads(progress.read_text()) == {"step": 300, "steps": 300}  # the last write is the end
+    result = run("eval", out)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "is a dqn1 run (Stable-Baselines3): baselines keep no model to evaluate" in result.stderr
+
+
+def test_options_sb3_types_loosely_are_left_to_sb3(tmp_path):
+    # train_freq is int | (int, str) in SB3: a tuple is valid although the default is an integer
+    model, hyperparameters = make_baseline_model("dqn1", "CartPole-v1", 0, {"train_freq": (2, "step")})
+    assert model.train_freq.frequency == 2 and hyperparameters["train_freq"] == (2, "step")

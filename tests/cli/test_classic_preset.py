@@ -14,7 +14,9 @@ def test_classic_preset_runs_and_records_every_switch(tmp_path):
     result = run("train", "q", "CartPole-v1", "--preset", "classic", "--set", "lr=0.001", "--steps", "1500",
                  "--out", str(out), "--quiet", "--no-tensorboard")
     assert result.returncode == 0, result.stderr
-    agent_config = json.loads((out / "config.json").read_text())["agent"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["label"] == "q-classic"  # reports keep it apart from stream-x q runs
+    agent_config = config["agent"]
     assert {name: agent_config[name] for name in TECHNIQUES} == dict.fromkeys(TECHNIQUES, False)
     assert agent_config["lr"] == 0.001  # --set wins over the preset's defaults
     agent = StreamAgent.load(out / "agent.safetensors")

@@ -15,13 +15,12 @@ def test_stream_barrier_at_a_thousandth_of_the_paper():
     envs = ["Hopper-v5", "Walker2d-v5"]
     assert sweeps == [
         ("stream", {"algorithms": ["ac"], "envs": envs, "seeds": 2, "steps": 2000, "checkpoint_every": 1000,
-                    "variants": {"stream-x": {}, **({"classic": classic} if classic else {})}}),
+                    "variants": {"stream-x": {}, "classic": classic}}),
         ("batch", {"algorithms": ["ppo1", "sac1", "ppo", "sac"], "envs": envs, "seeds": 2, "steps": 2000,
                    "checkpoint_every": 1000, "variants": {"default": {}}})]
-    assert notes == ([] if classic else ["stream: left out the classic variant (the agents have no technique "
-                                         "switches)"])
-    if classic:  # every technique off, each named
-        assert set(classic.values()) == {False} and "sparse_init" in classic
+    assert notes == []
+    assert classic == {"overshoot_bound": False, "sparse_init": False, "layer_norm": False,
+                       "normalize_observation": False, "scale_reward": False, "time_info": False}
 
 
 def test_budgets_seeds_and_what_is_left_out():

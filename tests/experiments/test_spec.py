@@ -115,6 +115,8 @@ def test_cli_mistakes_exit_2_with_one_line_and_write_nothing(tmp_path):
          "sweep variant 'v' with algorithm 'q': unknown key 'colour' for StreamQ; known keys: "),
         ("algorithms: [q]\nenvs: [CartPole-v1]\nseeds: 1\nsteps: 100\nvariants: {v: {lamda: fast}}\n",
          "sweep variant 'v' with algorithm 'q': lamda expects a number (default 0.8), got 'fast'"),
+        ("algorithms: [q, dqn1]\nenvs: [CartPole-v1]\nseeds: 1\nsteps: 100\nvariants: {v: {sparse_init: false}}\n",
+         "sweep variant 'v' with algorithm 'dqn1': unknown key 'sparse_init' for dqn1 (SB3 DQN); known keys: "),
         ("algorithms: [q\n", f"sweep file {spec} is not valid YAML at line 2: "),
         ("algorithms: [zz]\nenvs: [CartPole-v1]\nseeds: 1\nsteps: 100\n",
          f"sweep file {spec}: algorithms: unknown algorithm 'zz'; choose from "),

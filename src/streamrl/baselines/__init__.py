@@ -47,25 +47,32 @@ RESERVED_OPTIONS = ("policy", "env", "seed", "tensorboard_log", "verbose", "_ini
 EXTRA_OPTIONS = {"vec_normalize": False}  # streamrl's own options, with a default of their kind
 
 
-def check_baseline_options(algorithm: str, options: dict[str, Any]) -> None:
-    """Each option is a constructor parameter of the SB3 class (or ``vec_normalize``), of the
-    kind of its default; SB3 checks the rest when the model is made."""
+def sb3_parameters(algorithm: str) -> dict[str, Any]:
+    """The SB3 class's constructor parameters (inspect.Parameter) that a run may set."""
     import inspect
 
     from streamrl.envs.make import require
 
-    baseline = BASELINES[algorithm]
     sb3 = require("stable_baselines3", "sb3", f"the {algorithm} baseline (Stable-Baselines3)")
+    parameters = inspect.signature(getattr(sb3, BASELINES[algorithm].sb3_class).__init__).parameters
+    return {name: p for name, p in parameters.items() if name not in ("self", *RESERVED_OPTIONS)}
+
+
+def check_baseline_options(algorithm: str, options: dict[str, Any]) -> None:
+    """Each option is a constructor parameter of the SB3 class (or ``vec_normalize``); where SB3
+    declares a plain int, float or bool, the value must be of that kind. SB3 checks the rest (an
+    ``int | tuple`` train_freq, a float-or-schedule learning rate) when the model is made."""
     from streamrl.running.options import check_option_types
 
-    parameters = inspect.signature(getattr(sb3, baseline.sb3_class).__init__).parameters
-    defaults = {name: p.default for name, p in parameters.items() if name not in ("self", *RESERVED_OPTIONS)}
-    defaults.update(EXTRA_OPTIONS)
-    unknown = sorted(set(options) - set(defaults))
+    parameters = sb3_parameters(algorithm)
+    known = sorted({*parameters, *EXTRA_OPTIONS})
+    unknown = sorted(set(options) - set(known))
     if unknown:
-        raise ValueError(f"unknown --set key {unknown[0]!r} for {algorithm} (SB3 {baseline.sb3_class}); known keys: "
-                         f"{', '.join(sorted(defaults))}")
-    check_option_types(defaults, options)
+        raise ValueError(f"unknown --set key {unknown[0]!r} for {algorithm} (SB3 {BASELINES[algorithm].sb3_class}); "
+                         f"known keys: {', '.join(known)}")
+    plain = {name: p.default for name, p in parameters.items() if p.annotation in (int, float, bool, "int", "float",
+                                                                                   "bool")}
+    check_option_types({**plain, **EXTRA_OPTIONS}, options)
 
 
-__all__ = ["BASELINES", "BATCH_SIZE_ONE", "Baseline", "check_baseline_options"]
+__all__ = ["BASELINES", "BATCH_SIZE_ONE", "Baseline", "check_baseline_options", "sb3_parameters"]

@@ -30,9 +30,10 @@ import gymnasium as gym
 import numpy as np
 
 from streamrl.algorithms import Episode
-from streamrl.baselines import BASELINES, RESERVED_OPTIONS, check_baseline_options
+from streamrl.baselines import BASELINES, check_baseline_options, sb3_parameters
 from streamrl.envs.make import domain_of, make_env, require
-from streamrl.running.train import (Interrupted, RunResult, _Progress, _SignalFlag, start_run_folder,
+from streamrl.running.scalars import summary_writer_class
+from streamrl.running.train import (Interrupted, ProgressFile, RunResult, _Progress, _SignalFlag, start_run_folder,
                                     write_results)
 
 VEC_NORMALIZE_DOMAINS = ("mujoco", "dmc")  # where the RL Zoo's PPO normalizes
@@ -48,13 +49,9 @@ def _json_value(value: Any) -> bool:
 
 def baseline_hyperparameters(algorithm: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the SB3 constructor gets: its defaults, the -1 version's changes, then ``options``."""
-    sb3 = require("stable_baselines3", "sb3", f"the {algorithm} baseline (Stable-Baselines3)")
-    baseline = BASELINES[algorithm]
-    signature = inspect.signature(getattr(sb3, baseline.sb3_class).__init__)
-    defaults = {name: p.default for name, p in signature.parameters.items()
-                if name not in ("self", *RESERVED_OPTIONS) and p.default is not inspect.Parameter.empty
-                and _json_value(p.default)}
-    return {**defaults, **baseline.hyperparameters, **(options or {})}
+    defaults = {name: p.default for name, p in sb3_parameters(algorithm).items()
+                if p.default is not inspect.Parameter.empty and _json_value(p.default)}
+    return {**defaults, **BASELINES[algorithm].hyperparameters, **(options or {})}
 
 
 def make_baseline_model(algorithm: str, env_id: str, seed: int, options: dict[str, Any] | None = None):
@@ -97,8 +94,9 @@ def make_baseline_model(algorithm: str, env_id: str, seed: int, options: dict[st
 
 def baseline_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
                  options: dict[str, Any] | None = None, progress: bool = True, resume: bool = False,
-                 tensorboard: bool = True, label: str | None = None) -> RunResult:
-    """Train the SB3 baseline ``algorithm`` for exactly ``steps`` env steps, writing a run folder."""
+                 tensorboard: bool = True, label: str | None = None, progress_file: Path | None = None) -> RunResult:
+    """Train the SB3 baseline ``algorithm`` for exactly ``steps`` env steps, writing a run folder
+    (``label`` and ``progress_file`` as for :func:`streamrl.running.train.train_run`)."""
     if resume:
         raise ValueError(f"{algorithm} runs (Stable-Baselines3) keep no checkpoint and cannot resume; start the run "
                          f"again: streamrl train {algorithm} {env_id} --steps {steps} --seed {seed} --out {out_dir} "
@@ -108,14 +106,18 @@ def baseline_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Pa
     from stable_baselines3.common.callbacks import BaseCallback
 
     model, hyperparameters = make_baseline_model(algorithm, env_id, seed, options)
-    sb3_version = require("stable_baselines3", "sb3", "Stable-Baselines3").__version__
+    if tensorboard:  # a missing extra is said before anything is written
+        summary_writer_class()
+    import stable_baselines3
+
     start_run_folder(out_dir, {"algorithm": algorithm, "env_id": env_id, "steps": steps, "seed": seed,
                                "label": label or algorithm,
-                               "agent": {"library": "stable-baselines3", "sb3_version": sb3_version,
+                               "agent": {"library": "stable-baselines3", "sb3_version": stable_baselines3.__version__,
                                          "sb3_class": BASELINES[algorithm].sb3_class, **hyperparameters}})
     episodes: list[Episode] = []
     timing: list[list[Any]] = []
     display = _Progress(steps, 0, algorithm, env_id) if progress else None
+    reporter = ProgressFile(progress_file, steps) if progress_file is not None else None
     scalars = None
     if tensorboard:
         from streamrl.running.scalars import ScalarLog
@@ -137,6 +139,8 @@ def baseline_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Pa
                     timing.append([n, round(time.perf_counter() - start, 3)])
                     if scalars is not None:
                         scalars.episode(episode)
+            if reporter is not None and n % 256 == 0:
+                reporter.update(n)
             if display is not None:
                 counter = SimpleNamespace(num_steps=n)
                 if hasattr(self.model, "exploration_rate"):
@@ -158,6 +162,8 @@ def baseline_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Pa
     if interrupt.at_step is not None:
         raise Interrupted(model.num_timesteps, None)
     wall = time.perf_counter() - start
+    if reporter is not None:
+        reporter.update(model.num_timesteps, final=True)
     write_results(out_dir, episodes, timing, model.num_timesteps, wall,
                   f"{algorithm.upper()} (Stable-Baselines3) on {env_id}")
     return RunResult(out_dir, episodes, wall)

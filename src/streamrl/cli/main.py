@@ -7,6 +7,7 @@
     streamrl bench [--steps N] [--repeats K]
     streamrl report RESULTS ... [--out DIR] [--reps N]
     streamrl sweep FILE.yaml [--out RESULTS] [--workers N] [--ray ADDRESS|auto] [--dry-run]
+    streamrl reproduce PRESET [--scale F] [--seeds N] [--out RESULTS] [sweep options]
 
 Every mistake ends with one line on stderr that says what is wrong and how to fix it, and a
 non-zero exit status.
@@ -70,7 +71,7 @@ def _train(args: argparse.Namespace) -> int:
             return given if given is not None else config.get(name, default)
 
         algorithm, env_id, seed = pick("algorithm", "q"), pick("env", "CartPole-v1"), pick("seed", 0)
-        label = pick("label", algorithm)
+        label = pick("label", f"{algorithm}-{args.preset}" if args.preset else algorithm)  # classic apart
         steps, every = pick("steps", 30_000), pick("checkpoint_every", 10_000)
         overrides = _train_options(algorithm, args.preset, {**config.get("agent", {}), **_parse_overrides(args.set)})
         out = Path(args.out or f"runs/{algorithm}-{env_id.replace('/', '_')}-seed{seed}")
@@ -173,6 +174,9 @@ def _checkpoint_and_env(target: Path) -> tuple[Path, str]:
     if target.is_dir():
         config = read_run_config(target)
         path = target / "agent.safetensors"
+        if config.get("agent", {}).get("library") == "stable-baselines3":
+            raise ValueError(f"{target} is a {config['algorithm']} run (Stable-Baselines3): baselines keep no model to "
+                             "evaluate (SB3's files unpickle on load)")
         if not path.is_file():
             raise ValueError(f"{target} has no agent.safetensors (the run has not finished; resume it with "
                              f"streamrl train --resume {target}, or evaluate its checkpoint.safetensors)")
@@ -328,9 +332,13 @@ def _reproduce(args: argparse.Namespace) -> int:
 
     import yaml
 
+    import importlib.util
+
+    from streamrl.baselines import BASELINES
     from streamrl.experiments.presets import PRESETS as EXPERIMENTS, preset_sweeps
 
-    known = _train_algorithms()
+    # the baselines only where Stable-Baselines3 is installed; the preset says what it leaves out
+    known = [*ALGORITHMS, *(BASELINES if importlib.util.find_spec("stable_baselines3") else [])]
     sweeps, notes = preset_sweeps(args.preset, args.scale, args.seeds, known)
     results = Path(args.out or f"results/{args.preset}")
     print(f"{args.preset}: {EXPERIMENTS[args.preset].description}, at {args.scale:g} of the paper's steps")
@@ -350,15 +358,19 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _check_variants(spec) -> None:
-    """Each variant's options against each stream-x algorithm of the sweep, as --set would."""
+    """Each variant's options against each algorithm of the sweep, as --set would."""
+    from streamrl.baselines import BASELINES, check_baseline_options
+
     for name, options in spec.variants.items():
         for algorithm in spec.algorithms:
-            if algorithm in ALGORITHMS:
-                try:
+            try:
+                if algorithm in BASELINES:
+                    check_baseline_options(algorithm, options)
+                elif algorithm in ALGORITHMS:
                     _check_overrides(ALGORITHMS[algorithm], options)
-                except ValueError as e:
-                    raise ValueError(f"sweep variant {name!r} with algorithm {algorithm!r}: "
-                                     f"{str(e).replace('--set ', '')}") from None
+            except ValueError as e:
+                raise ValueError(f"sweep variant {name!r} with algorithm {algorithm!r}: "
+                                 f"{str(e).replace('--set ', '')}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

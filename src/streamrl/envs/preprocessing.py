@@ -56,11 +56,15 @@ class Preprocessor:
             shape = (shape[0] + 1,)
         return shape
 
-    def _frame(self, obs: np.ndarray, update: bool) -> np.ndarray:
-        x = np.asarray(obs, dtype=np.float64)
+    def _checked(self, obs: np.ndarray) -> np.ndarray:
+        x = np.asarray(obs)
         if x.shape != self.obs_shape:
             raise ValueError(f"observation has shape {x.shape}, expected {self.obs_shape}; "
                              "pass the raw observation of the environment the agent was built for")
+        return x
+
+    def _frame(self, obs: np.ndarray, update: bool) -> np.ndarray:
+        x = self._checked(obs).astype(np.float64, copy=False)
         if self.obs_norm is not None:
             x = self.obs_norm(x, update=update)
         if self.config.channels_last:  # the last axis to the front (np.moveaxis, without its checks)
@@ -80,10 +84,7 @@ class Preprocessor:
         return out
 
     def _vector_state(self, obs: np.ndarray, update: bool, time_value: float | None) -> np.ndarray:
-        x = np.asarray(obs)
-        if x.shape != self.obs_shape:
-            raise ValueError(f"observation has shape {x.shape}, expected {self.obs_shape}; "
-                             "pass the raw observation of the environment the agent was built for")
+        x = self._checked(obs)
         out = np.empty(self.output_shape, dtype=np.float32)
         if self.obs_norm is not None:
             self.obs_norm(x, update=update, out=out[:x.size])

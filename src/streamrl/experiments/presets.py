@@ -5,8 +5,8 @@ shortened version and a cluster the full one.
 A preset has parts, each one sweep in its own results folder (RESULTS/<part>), because a sweep
 crosses every algorithm with every variant and the stream-barrier comparison does not: the
 classic variant (every stream-x technique off) is a stream-x algorithm's, and the batch
-baselines have no variants. Algorithms that this install's ``streamrl train`` does not offer, and
-the classic variant where the agents have no technique switches, are left out with a note.
+baselines have no variants. Algorithms that this install cannot run (the baselines without the
+``sb3`` extra) are left out with a note.
 """
 
 from __future__ import annotations
@@ -53,12 +53,10 @@ PRESETS = {
 }
 
 
-def classic_options() -> dict[str, bool] | None:
-    """Every stream-x technique off, from the agents' own switches (None: this install has none)."""
-    try:
-        from streamrl.algorithms.techniques import PRESETS as TECHNIQUE_PRESETS
-    except ImportError:
-        return None
+def classic_options() -> dict[str, bool]:
+    """Every stream-x technique off, from the agents' own switches."""
+    from streamrl.algorithms.techniques import PRESETS as TECHNIQUE_PRESETS
+
     return dict(TECHNIQUE_PRESETS["classic"])
 
 
@@ -81,11 +79,7 @@ def preset_sweeps(name: str, scale: float, seeds: int | None, known_algorithms: 
             continue
         variants: dict[str, dict[str, Any]] = {"stream-x": {}} if part.classic else {"default": {}}
         if part.classic:
-            options = classic_options()
-            if options is None:
-                notes.append(f"{part.name}: left out the classic variant (the agents have no technique switches)")
-            else:
-                variants["classic"] = options
+            variants["classic"] = classic_options()
         steps = max(1, round(DOMAINS[part.domain].reference_steps * scale))
         sweeps.append((part.name, {
             "algorithms": algorithms, "envs": list(part.envs), "seeds": seeds or preset.seeds, "steps": steps,

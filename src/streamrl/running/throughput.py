@@ -68,10 +68,14 @@ def agent_run(algorithm: str, env_id: str, steps: int, seed: int, backend: str) 
 def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> None:
     """Runs one repeat per request (a seed), answers (steps/s, latencies, peak RSS in MB so far)."""
     while (seed := connection.recv()) is not None:
-        if kind == "env":
-            rate, latencies = env_only_run(env_id, steps * 5, seed)
-        else:
-            rate, latencies = agent_run(algorithm, env_id, steps, seed, kind)
+        try:
+            if kind == "env":
+                rate, latencies = env_only_run(env_id, steps * 5, seed)
+            else:
+                rate, latencies = agent_run(algorithm, env_id, steps, seed, kind)
+        except Exception as e:  # e.g. an unknown env id: the parent says it in one line
+            connection.send(str(e).splitlines()[0] if str(e) else type(e).__name__)
+            return
         connection.send((rate, latencies, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
@@ -91,13 +95,17 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int) -> dict[str, 
                 kind = KINDS[(repeat + i) % len(KINDS)]  # rotate who goes first
                 parent, _ = workers[kind]
                 parent.send(repeat)
-                rate, latencies, peak = parent.recv()
+                answer = parent.recv()
+                if isinstance(answer, str):
+                    raise ValueError(f"bench {algorithm} on {env_id} ({kind}): {answer}")
+                rate, latencies, peak = answer
                 results[kind]["rates"].append(rate)
                 results[kind]["latencies"].append(latencies)
                 results[kind]["peak_mb"] = peak
     finally:
         for parent, process in workers.values():
-            parent.send(None)
+            if process.is_alive():
+                parent.send(None)
             process.join(timeout=30)
     return results
 
@@ -112,9 +120,12 @@ def main(argv: list[str] | None = None) -> None:
         raise ValueError("--steps and --repeats must be positive")
     workloads = WORKLOADS
     if args.only:
+        from streamrl.algorithms import ALGORITHMS
+
         workloads = [tuple(w.split(":", 1)) for w in args.only]
-        if any(len(w) != 2 for w in workloads):
-            raise ValueError("--only takes ALGO:ENV pairs, e.g. --only ac:HalfCheetah-v5")
+        if any(len(w) != 2 or w[0] not in ALGORITHMS for w in workloads):
+            raise ValueError(f"--only takes ALGO:ENV pairs with ALGO one of {', '.join(ALGORITHMS)}, "
+                             "e.g. --only ac:HalfCheetah-v5")
     print(f"steps per second, medians over {args.repeats} interleaved repeats of {args.steps} steps "
           f"(env only: {args.steps * 5}); peak memory of each worker process in MB")
     print(f"{'algorithm':<6} {'environment':<20} {'env only':>9} {'torch':>7} {'fused':>7} {'fused/torch':>11} "

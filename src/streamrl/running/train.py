@@ -136,7 +136,7 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
         from streamrl.baselines.sb3 import baseline_run
 
         return baseline_run(algorithm, env_id, steps, seed, out_dir, agent_options, progress=progress, resume=resume,
-                            tensorboard=tensorboard, label=label)
+                            tensorboard=tensorboard, label=label, progress_file=progress_file)
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join([*ALGORITHMS, *BASELINES])}")
     if steps <= 0:
@@ -187,7 +187,7 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
         last_checkpoint = agent.num_steps
 
     display = _Progress(steps, agent.num_steps, algorithm, env_id) if progress else None
-    reporter = _ProgressFile(progress_file, steps) if progress_file is not None else None
+    reporter = ProgressFile(progress_file, steps) if progress_file is not None else None
     scalars = None
     if tensorboard:
         scalars = ScalarLog(out_dir / "tensorboard", purge_step=agent.num_steps + 1 if resume else None)
@@ -231,6 +231,8 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
                 scalars.close()
     if interrupt.at_step is not None:
         raise Interrupted(agent.num_steps, last_checkpoint)
+    if reporter is not None:
+        reporter.update(agent.num_steps, final=True)
     wall = wall_before + time.perf_counter() - start
     agent.save(out_dir / "agent.safetensors")
     write_results(out_dir, episodes, timing, agent.num_steps, wall, f"{ALGORITHMS[algorithm].__name__} on {env_id}")
@@ -269,16 +271,16 @@ def write_results(out_dir: Path, episodes: list[Episode], timing: list[list[Any]
         learning_curve(episodes, out_dir / "learning_curve.png", title)
 
 
-class _ProgressFile:
+class ProgressFile:
     """{"step", "steps"} in a small JSON file, rewritten at most every PROGRESS_SECONDS (the caller
-    asks only every few hundred steps, so the clock is read rarely)."""
+    asks only every few hundred steps, so the clock is read rarely) and once at the end."""
 
     def __init__(self, path: Path, steps: int) -> None:
         self.path, self.steps, self.last = path, steps, -PROGRESS_SECONDS
 
-    def update(self, step: int) -> None:
+    def update(self, step: int, final: bool = False) -> None:
         now = time.monotonic()
-        if now - self.last >= PROGRESS_SECONDS:
+        if final or now - self.last >= PROGRESS_SECONDS:
             write_json(self.path, {"step": step, "steps": self.steps})
             self.last = now
 
