@@ -23,6 +23,14 @@ def test_stream_barrier_at_a_thousandth_of_the_paper():
                        "normalize_observation": False, "scale_reward": False, "time_info": False}
 
 
+def test_batch_baselines_can_run_at_a_smaller_budget():
+    sweeps, _ = preset_sweeps("stream-barrier", 0.01, 2, EVERY_ALGORITHM, baseline_scale=0.0005)
+    assert [(part, spec["steps"], spec["checkpoint_every"]) for part, spec in sweeps] == [
+        ("stream", 20_000, 2_000), ("batch", 1_000, 1_000)]
+    with pytest.raises(ValueError, match="--baseline-scale must be above 0 and at most 1 .*, got 2"):
+        preset_sweeps("stream-barrier", 0.01, 2, EVERY_ALGORITHM, baseline_scale=2)
+
+
 def test_budgets_seeds_and_what_is_left_out():
     sweeps, notes = preset_sweeps("minatar", 0.5, None, ["q", "ac"])
     assert sweeps[0][1]["steps"] == 2_500_000 and sweeps[0][1]["seeds"] == 3

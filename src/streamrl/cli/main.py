@@ -7,7 +7,7 @@
     streamrl bench [--steps N] [--repeats K]
     streamrl report RESULTS ... [--out DIR] [--reps N]
     streamrl sweep FILE.yaml [--out RESULTS] [--workers N] [--ray ADDRESS|auto] [--dry-run]
-    streamrl reproduce PRESET [--scale F] [--seeds N] [--out RESULTS] [sweep options]
+    streamrl reproduce PRESET [--scale F] [--baseline-scale F] [--seeds N] [--out RESULTS] [sweep options]
 
 Every mistake ends with one line on stderr that says what is wrong and how to fix it, and a
 non-zero exit status.
@@ -339,16 +339,17 @@ def _reproduce(args: argparse.Namespace) -> int:
 
     # the baselines only where Stable-Baselines3 is installed; the preset says what it leaves out
     known = [*ALGORITHMS, *(BASELINES if importlib.util.find_spec("stable_baselines3") else [])]
-    sweeps, notes = preset_sweeps(args.preset, args.scale, args.seeds, known)
+    sweeps, notes = preset_sweeps(args.preset, args.scale, args.seeds, known, args.baseline_scale)
     results = Path(args.out or f"results/{args.preset}")
-    print(f"{args.preset}: {EXPERIMENTS[args.preset].description}, at {args.scale:g} of the paper's steps")
+    baselines = f" (batch baselines at {args.baseline_scale:g})" if args.baseline_scale is not None else ""
+    print(f"{args.preset}: {EXPERIMENTS[args.preset].description}, at {args.scale:g} of the paper's steps{baselines}")
     for note in notes:
         print(f"note: {note}")
     status = 0
     for part, spec in sweeps:
         with tempfile.TemporaryDirectory() as folder:  # the sweep keeps its own copy in RESULTS/<part>
             spec_path = Path(folder) / "sweep.yaml"
-            spec_path.write_text(f"# streamrl reproduce {args.preset} --scale {args.scale:g}: part '{part}'\n"
+            spec_path.write_text(f"# streamrl reproduce {args.preset} --scale {args.scale:g}{baselines}: part '{part}'\n"
                                  + yaml.safe_dump(spec, sort_keys=False))
             print(f"part {part}:")
             status = max(status, _run_sweep(spec_path, results / part, args, known))
@@ -451,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                                        for k, p in EXPERIMENTS.items()))
     reproduce.add_argument("--scale", type=float, default=1.0,
                            help="fraction of the paper's step budget (default 1: 2M MuJoCo/DMC, 5M MinAtar, 10M Atari)")
+    reproduce.add_argument("--baseline-scale", type=float, metavar="F",
+                           help="fraction of the paper's steps for the batch baselines (default: --scale); SAC1 and "
+                           "PPO1 make tens of steps per second on a laptop")
     reproduce.add_argument("--seeds", type=int, help="seeds per setting (default 5; MinAtar and Atari 3)")
     reproduce.add_argument("--out", metavar="RESULTS", help="results folder (default results/PRESET)")
     _add_sweep_options(reproduce)

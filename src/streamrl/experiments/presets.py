@@ -30,6 +30,7 @@ class Part:
     envs: tuple[str, ...]
     domain: str  # its reference step budget is the paper's
     classic: bool = False  # add the classic variant beside stream-x
+    baselines: bool = False  # the batch baselines: their budget can be scaled apart (they are slow)
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,14 @@ class Preset:
 PRESETS = {
     "stream-barrier": Preset("stream AC vs classic AC vs PPO1/SAC1 vs PPO/SAC on Hopper and Walker2d", 5, (
         Part("stream", ("ac",), ("Hopper-v5", "Walker2d-v5"), "mujoco", classic=True),
-        Part("batch", ("ppo1", "sac1", "ppo", "sac"), ("Hopper-v5", "Walker2d-v5"), "mujoco"))),
+        Part("batch", ("ppo1", "sac1", "ppo", "sac"), ("Hopper-v5", "Walker2d-v5"), "mujoco", baselines=True))),
     "mujoco": Preset("Stream AC(lambda) on five MuJoCo tasks", 5, (Part("stream", ("ac",), tuple(MUJOCO), "mujoco"),)),
     "dmc": Preset("Stream AC(lambda) on DM Control tasks", 5, (Part("stream", ("ac",), tuple(DMC), "dmc"),)),
     "minatar": Preset("Stream Q(lambda) on the five MinAtar games", 3,
                       (Part("stream", ("q",), tuple(MINATAR), "minatar"),)),
     "atari": Preset("Stream Q(lambda) vs classic Q vs DQN1/DQN on Breakout and Enduro", 3, (
         Part("stream", ("q",), tuple(ATARI), "atari", classic=True),
-        Part("batch", ("dqn1", "dqn"), tuple(ATARI), "atari"))),
+        Part("batch", ("dqn1", "dqn"), tuple(ATARI), "atari", baselines=True))),
 }
 
 
@@ -60,13 +61,15 @@ def classic_options() -> dict[str, bool]:
     return dict(TECHNIQUE_PRESETS["classic"])
 
 
-def preset_sweeps(name: str, scale: float, seeds: int | None, known_algorithms: Collection[str]
-                  ) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
-    """The sweep files (as data) of a preset's parts, and notes on what was left out."""
+def preset_sweeps(name: str, scale: float, seeds: int | None, known_algorithms: Collection[str],
+                  baseline_scale: float | None = None) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
+    """The sweep files (as data) of a preset's parts, and notes on what was left out. The batch
+    baselines' parts use ``baseline_scale`` of the paper's steps when given (else ``scale``)."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    if not 0 < scale <= 1:
-        raise ValueError(f"--scale must be above 0 and at most 1 (a fraction of the paper's steps), got {scale}")
+    for option, value in (("--scale", scale), ("--baseline-scale", baseline_scale)):
+        if value is not None and not 0 < value <= 1:
+            raise ValueError(f"{option} must be above 0 and at most 1 (a fraction of the paper's steps), got {value}")
     if seeds is not None and seeds <= 0:
         raise ValueError(f"--seeds must be a positive count, got {seeds}")
     preset, sweeps, notes = PRESETS[name], [], []
@@ -80,7 +83,8 @@ def preset_sweeps(name: str, scale: float, seeds: int | None, known_algorithms: 
         variants: dict[str, dict[str, Any]] = {"stream-x": {}} if part.classic else {"default": {}}
         if part.classic:
             variants["classic"] = classic_options()
-        steps = max(1, round(DOMAINS[part.domain].reference_steps * scale))
+        part_scale = baseline_scale if part.baselines and baseline_scale is not None else scale
+        steps = max(1, round(DOMAINS[part.domain].reference_steps * part_scale))
         sweeps.append((part.name, {
             "algorithms": algorithms, "envs": list(part.envs), "seeds": seeds or preset.seeds, "steps": steps,
             "checkpoint_every": min(100_000, max(1_000, steps // 10)), "variants": variants}))
