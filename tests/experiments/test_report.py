@@ -69,6 +69,10 @@ def results(tmp_path_factory):
                       timing=15.0 if method == "ppo1" else None)
     (root / "runs" / "unfinished").mkdir()
     (root / "runs" / "unfinished" / "config.json").write_text(json.dumps({"algorithm": "ac"}))
+    (root / "runs" / "diverged").mkdir()  # as a sweep leaves a failed run
+    (root / "runs" / "diverged" / "config.json").write_text(json.dumps({"algorithm": "ac", "label": "ac-classic"}))
+    (root / "runs" / "diverged" / "status.json").write_text(json.dumps(
+        {"state": "failed", "error": "streamrl: error: non-finite reward nan at step 4; the agent diverged"}))
     write_run(root / "runs" / "no-episodes", {"algorithm": "ac", "env_id": "CartPole-v1", "steps": 10, "seed": 9}, [])
     return root
 
@@ -211,7 +215,9 @@ def test_markdown_tables_and_figures(report, results):
     assert "| ac-copy | CartPole-v1 | 4 | 1,000 | 0:00:00 (4 runs unknown) | — |" in text
     assert "| all |  | 24 |  | 0:06:00 (8 runs unknown) |  |" in text
     assert "CPUs" in text and "IQM" in text
-    assert f"- {(results / 'runs' / 'unfinished').resolve()}: no episodes.csv" in text
+    assert f"- {(results / 'runs' / 'unfinished').resolve()}: no episodes.csv (the run has not finished)" in text
+    assert (f"- {(results / 'runs' / 'diverged').resolve()}: failed: streamrl: error: non-finite reward nan at "
+            "step 4; the agent diverged") in text
     assert f"- {(results / 'runs' / 'no-episodes').resolve()}: no finished episode" in text
     for name in ("curves-Hopper-v5.png", "curves-CartPole-v1.png", "aggregate-iqm.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({name})" in text
@@ -223,7 +229,7 @@ def test_cli_writes_the_same_report(results, report):
     assert result.returncode == 0, result.stderr
     assert "ac on Hopper-v5: 4 runs, final return 2,852.1 [" in result.stdout
     assert "ppo1: IQM of normalised final return 0.250 [" in result.stdout
-    assert "left out 2 folders" in result.stdout and result.stderr == ""
+    assert "left out 3 folders" in result.stdout and result.stderr == ""
     out = results / "report"  # the default
     # another process, the same numbers: the report is deterministic
     assert (out / "report.md").read_text() == (library_out / "report.md").read_text()

@@ -321,6 +321,19 @@ def normaliser(env_id: str, finals: np.ndarray) -> Normaliser:
                       f"all runs' final returns equal {low:,.1f}: every run scores 0.5")
 
 
+def _unfinished_reason(folder: Path) -> str:
+    """Why a run folder has no episodes.csv: a sweep's status.json says it (a failed run with its
+    error, e.g. a classic agent that diverged), else the run has not finished."""
+    try:
+        status = json.loads((folder / "status.json").read_text())
+        state, error = status["state"], status.get("error")
+    except (OSError, ValueError, TypeError, KeyError):
+        return "no episodes.csv (the run has not finished)"
+    if state == "failed":
+        return f"failed: {error or 'no error recorded'}"
+    return f"no episodes.csv (sweep state: {state})"
+
+
 def compute_statistics(paths: Sequence[Path], reps: int = DEFAULT_REPS) -> Statistics:
     """Read every run below ``paths`` and compute all the report's numbers (nothing is written)."""
     if reps < 1:
@@ -330,7 +343,7 @@ def compute_statistics(paths: Sequence[Path], reps: int = DEFAULT_REPS) -> Stati
         where = ", ".join(str(p) for p in paths)
         raise ValueError(f"no run folders (config.json and episodes.csv from 'streamrl train') below {where}")
     runs = [read_report_run(folder) for folder in folders]
-    skipped = [f"{folder}: no episodes.csv (the run has not finished)" for folder in unfinished]
+    skipped = [f"{folder}: {_unfinished_reason(folder)}" for folder in unfinished]
     skipped += [f"{run.folder}: no finished episode" for run in runs if not len(run.returns)]
     groups: dict[tuple[str, str], list[Run]] = defaultdict(list)
     for run in sorted(runs, key=lambda r: (r.seed, str(r.folder))):
