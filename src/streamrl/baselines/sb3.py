@@ -154,11 +154,9 @@ def baseline_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Pa
         except KeyboardInterrupt:  # a second signal
             raise Interrupted(model.num_timesteps, None) from None
         finally:
-            model.get_env().close()
-            if display is not None:
-                display.close()
-            if scalars is not None:
-                scalars.close()
+            for resource in (model.get_env(), display, scalars):
+                if resource is not None:
+                    resource.close()
     if interrupt.at_step is not None:
         raise Interrupted(model.num_timesteps, None)
     wall = time.perf_counter() - start

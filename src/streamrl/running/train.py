@@ -224,11 +224,9 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
                      if last_checkpoint is not None else "no checkpoint was taken yet")
             raise ValueError(f"{e}; the run stopped, {where}") from None
         finally:
-            env.close()
-            if display is not None:
-                display.close()
-            if scalars is not None:
-                scalars.close()
+            for resource in (env, display, scalars):
+                if resource is not None:
+                    resource.close()
     if interrupt.at_step is not None:
         raise Interrupted(agent.num_steps, last_checkpoint)
     if reporter is not None:
