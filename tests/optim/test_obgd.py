@@ -4,6 +4,7 @@ Setup for every case: parameters w = [0.5, -1.0], f(w) = w . x, so grad f = x;
 lr = 1, gamma * lambda = 0.99 * 0.8 = 0.792, kappa = 2.
 """
 
+import copy
 import math
 
 import pytest
@@ -116,3 +117,45 @@ def test_adaptive_with_bound_off_takes_the_scaled_trace_step():
     assert w.tolist() == pytest.approx([0.5 + 0.5 * zhat1[0], -1.0 + 0.5 * zhat1[1]], abs=1e-12)
     assert w.tolist() == pytest.approx([1.5, 0.0], abs=1e-5)
     assert opt.last_step_size == 1.0 and opt.last_bound_active is False
+
+
+def test_a_parameter_without_gradient_has_a_decaying_trace():
+    w1 = torch.nn.Parameter(torch.tensor([0.5], dtype=torch.float64))
+    w2 = torch.nn.Parameter(torch.tensor([-1.0], dtype=torch.float64))
+    opt = ObGD([w1, w2], lr=1.0, gamma=0.99, lamda=0.8, kappa=2.0)
+    opt.zero_grad()
+    (-(w1 * 0.1 + w2 * 0.2).sum()).backward()
+    opt.step(0.5)  # z = [0.1], [0.2]; M = 0.6: a' = 1; w = [0.55], [-0.9]
+    opt.zero_grad()
+    (-(w1 * 1.0).sum()).backward()  # f does not use w2 now: its gradient is None, i.e. zero
+    assert w2.grad is None
+    opt.step(-3.0)
+    # z = [0.792 * 0.1 + 1], [0.792 * 0.2] = [1.0792], [0.1584]; |z|_1 = 1.2376; M = 2 * 3 * 1.2376 = 7.4256
+    assert opt.last_step_size == pytest.approx(1 / 7.4256, rel=1e-12)
+    assert w1.item() == pytest.approx(0.55 - 3 * 1.0792 / 7.4256, abs=1e-12)
+    assert w2.item() == pytest.approx(-0.9 - 3 * 0.1584 / 7.4256, abs=1e-12)
+    assert trace(opt, w2) == pytest.approx([0.1584], abs=1e-12)
+
+
+@pytest.mark.parametrize("cls", [ObGD, AdaptiveObGD])
+def test_loaded_state_continues_like_an_uninterrupted_run(cls):
+    w, opt = make(cls)
+    step(w, opt, [0.1, 0.2], delta=0.5)
+    saved_w, saved_state = w.detach().clone(), copy.deepcopy(opt.state_dict())  # the optimizer updates in place
+    step(w, opt, [1.0, 2.0], delta=-3.0)
+    step(w, opt, [0.3, -0.4], delta=0.7)
+    # a new optimizer given the saved state (torch's load_state_dict copies the tensors it holds)
+    w2, opt2 = make(cls)
+    with torch.no_grad():
+        w2.copy_(saved_w)
+    opt2.load_state_dict(saved_state)
+    step(w2, opt2, [1.0, 2.0], delta=-3.0)
+    step(w2, opt2, [0.3, -0.4], delta=0.7)
+    assert w2.tolist() == w.tolist() and trace(opt2, w2) == trace(opt, w)
+
+
+def test_mixed_dtypes_are_refused_in_one_line():
+    a = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    b = torch.nn.Parameter(torch.zeros(2, dtype=torch.float32))
+    with pytest.raises(ValueError, match=r"several dtypes \(torch.float32, torch.float64\); convert the module"):
+        ObGD([a, b])

@@ -22,16 +22,43 @@ class ObGD(torch.optim.Optimizer):
         super().__init__(params, dict(lr=lr, gamma=gamma, lamda=lamda, kappa=kappa))
         if len(self.param_groups) != 1:
             raise ValueError("ObGD bounds one L1 norm over a whole network: pass a single parameter group")
+        dtypes = {p.dtype for p in self.param_groups[0]["params"]}
+        if len(dtypes) > 1:
+            raise ValueError(f"ObGD keeps one trace buffer for the whole network: its parameters have several dtypes "
+                             f"({', '.join(sorted(map(str, dtypes)))}); convert the module to one (e.g. module.float())")
+        self._flats: dict[str, tuple[torch.Tensor, list[torch.Tensor]]] = {}
         self.overshoot_bound = overshoot_bound
         self.last_step_size = lr  # effective step size of the last step
         self.last_bound_active = False  # whether the overshooting bound reduced it
 
-    def _params_and_traces(self) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
-        params = [p for p in self.param_groups[0]["params"] if p.grad is not None]
-        for p in params:
-            if "eligibility_trace" not in self.state[p]:
-                self.state[p]["eligibility_trace"] = torch.zeros_like(p)
-        return params, [p.grad for p in params], [self.state[p]["eligibility_trace"] for p in params]
+    def _flat(self, name: str) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """One flat buffer holding the state ``name`` of every parameter, and its per-parameter views
+        (the tensors ``self.state[p][name]`` holds), so an update is a few whole-buffer operations
+        instead of a few per parameter. Zeros at first; rebuilt from the per-parameter tensors
+        when they were replaced (a loaded checkpoint)."""
+        params = self.param_groups[0]["params"]
+        flat, views = self._flats.get(name, (None, []))
+        if flat is None or any(self.state[p].get(name) is not view for p, view in zip(params, views)):
+            flat = torch.zeros(sum(p.numel() for p in params), dtype=params[0].dtype)
+            views = list(torch.split(flat, [p.numel() for p in params]))
+            for i, p in enumerate(params):
+                views[i] = views[i].view_as(p)
+                if name in self.state[p]:
+                    views[i].copy_(self.state[p][name])
+                self.state[p][name] = views[i]
+            self._flats[name] = (flat, views)
+        return flat, views
+
+    def _decayed_traces(self) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``z <- gamma lambda z + grad``: the flat trace and its per-parameter views. A parameter
+        without a gradient this step (f does not use it) has a zero gradient: its trace decays."""
+        group = self.param_groups[0]
+        traces, views = self._flat("eligibility_trace")
+        traces.mul_(group["gamma"] * group["lamda"])
+        with_grad = [(view, p.grad) for view, p in zip(views, group["params"]) if p.grad is not None]
+        if with_grad:
+            torch._foreach_add_([view for view, _ in with_grad], [grad for _, grad in with_grad])
+        return traces, views
 
     def _bounded_step_size(self, delta: float, trace_l1: float) -> float:
         group = self.param_groups[0]
@@ -41,9 +68,9 @@ class ObGD(torch.optim.Optimizer):
         return self.last_step_size
 
     @staticmethod
-    def _l1(tensors: list[torch.Tensor]) -> float:
+    def _l1(flat: torch.Tensor) -> float:
         # accumulated in float64: torch's float32 norms lose ~1e-4 relative on 100k-entry layers
-        return float(sum(t.abs().sum(dtype=torch.float64) for t in tensors)) if tensors else 0.0
+        return float(flat.abs().sum(dtype=torch.float64))
 
     def step(self, delta: float, reset: bool = False) -> None:  # type: ignore[override]
         """One update with TD error ``delta``; ``reset`` clears the traces after it."""
@@ -52,14 +79,11 @@ class ObGD(torch.optim.Optimizer):
     @torch.no_grad()
     def update(self, delta: float, reset: bool = False) -> None:
         """``step`` without torch's optimizer hooks (which cost more than the arithmetic here)."""
-        group = self.param_groups[0]
-        params, grads, traces = self._params_and_traces()
-        torch._foreach_mul_(traces, group["gamma"] * group["lamda"])
-        torch._foreach_add_(traces, grads)
+        traces, views = self._decayed_traces()
         step_size = self._bounded_step_size(delta, self._l1(traces))
-        torch._foreach_add_(params, traces, alpha=-step_size * delta)
+        torch._foreach_add_(self.param_groups[0]["params"], views, alpha=-step_size * delta)
         if reset:
-            torch._foreach_zero_(traces)
+            traces.zero_()
 
 
 class AdaptiveObGD(ObGD):
@@ -74,26 +98,18 @@ class AdaptiveObGD(ObGD):
     @torch.no_grad()
     def update(self, delta: float, reset: bool = False) -> None:
         group = self.param_groups[0]
-        beta2, eps = group["beta2"], group["eps"]
-        params, grads, traces = self._params_and_traces()
-        for p in params:
-            if "v" not in self.state[p]:
-                self.state[p]["v"] = torch.zeros_like(p)
-        second_moments = [self.state[p]["v"] for p in params]
+        beta2, eps, params = group["beta2"], group["eps"], group["params"]
+        traces, _ = self._decayed_traces()
+        second_moments, _ = self._flat("v")
         self.counter += 1
-        torch._foreach_mul_(traces, group["gamma"] * group["lamda"])
-        torch._foreach_add_(traces, grads)
-        delta_z = torch._foreach_mul(traces, delta)
-        torch._foreach_mul_(second_moments, beta2)
-        torch._foreach_addcmul_(second_moments, delta_z, delta_z, value=1.0 - beta2)
-        denominators = torch._foreach_div(second_moments, 1.0 - beta2**self.counter)
-        torch._foreach_add_(denominators, eps)
-        torch._foreach_sqrt_(denominators)
-        scaled_traces = torch._foreach_div(traces, denominators)
+        delta_z = traces * delta
+        second_moments.mul_(beta2).addcmul_(delta_z, delta_z, value=1.0 - beta2)
+        scaled_traces = traces / (second_moments / (1.0 - beta2**self.counter)).add_(eps).sqrt_()
         step_size = self._bounded_step_size(delta, self._l1(scaled_traces))
-        torch._foreach_add_(params, scaled_traces, alpha=-step_size * delta)
+        scaled_views = [chunk.view_as(p) for chunk, p in zip(scaled_traces.split([p.numel() for p in params]), params)]
+        torch._foreach_add_(params, scaled_views, alpha=-step_size * delta)
         if reset:
-            torch._foreach_zero_(traces)
+            traces.zero_()
 
     def state_dict(self):
         state = super().state_dict()
