@@ -37,6 +37,13 @@ def _normalize_into(x, mean, var, eps, out):
         out[i] = (x[i] - mean[i]) / np.sqrt(var[i] + eps)
 
 
+def _numeric(x: np.ndarray | float) -> np.ndarray:
+    """``x`` as an array the compiled loops read as it is (they compute in float64, so an 8-bit
+    frame needs no float64 copy); booleans and anything else become float64."""
+    x = np.asarray(x)
+    return x if x.dtype in (np.uint8, np.float32, np.float64) else x.astype(np.float64)
+
+
 class RunningMeanStd:
     """Welford's running mean and sample variance, per coordinate, in float64.
 
@@ -66,7 +73,7 @@ class RunningMeanStd:
             p = float(self._p[0]) + (x - old_mean) * (x - mean)
             self._mean[0], self._p[0], self._var[0] = mean, p, p / (self.count - 1)
             return
-        x = np.asarray(x, dtype=np.float64)
+        x = _numeric(x)
         if x.shape != self.mean.shape:
             raise ValueError(f"sample has shape {x.shape}, these statistics have {self.mean.shape}")
         self.count += 1
@@ -92,7 +99,7 @@ class ObservationNormalizer:
 
     def __call__(self, obs: np.ndarray, update: bool = True, out: np.ndarray | None = None) -> np.ndarray:
         """The normalized observation (float64, or written into the flat array ``out``)."""
-        obs = np.asarray(obs, dtype=np.float64)
+        obs = _numeric(obs)
         if update:
             self.stats.update(obs)
         target = np.empty(obs.size) if out is None else out

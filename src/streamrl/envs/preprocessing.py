@@ -64,9 +64,12 @@ class Preprocessor:
         return x
 
     def _frame(self, obs: np.ndarray, update: bool) -> np.ndarray:
-        x = self._checked(obs).astype(np.float64, copy=False)
+        x = self._checked(obs)
         if self.obs_norm is not None:
-            x = self.obs_norm(x, update=update)
+            # computed in float64 and stored as float32 at once: the numbers of a float64 frame
+            # cast later, without the float64 copies (an Atari frame stack is 225 KB in float64)
+            normalized = np.empty(x.size, dtype=np.float32)
+            x = self.obs_norm(x, update=update, out=normalized).reshape(x.shape)
         if self.config.channels_last:  # the last axis to the front (np.moveaxis, without its checks)
             x = x.transpose(self._channels_first)
         return x
@@ -142,4 +145,4 @@ class Preprocessor:
             self.time.steps = int(state["time.steps"])
         if "frames" in state:
             self.frames.clear()
-            self.frames.extend(np.array(f, dtype=np.float64) for f in state["frames"])
+            self.frames.extend(np.array(f, dtype=np.float32) for f in state["frames"])
