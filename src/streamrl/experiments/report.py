@@ -111,6 +111,7 @@ class Statistics:
     iqm: dict[str, Estimate]
     improvement: dict[tuple[str, str], Estimate]  # (x, y) -> P(x > y)
     reps: int
+    failed: dict[tuple[str, str], list[tuple[int, str]]]  # (method, env id) -> (seed, error) of runs that failed
 
 
 def final_return(episode_ends: np.ndarray, returns: np.ndarray, budget: int) -> float | None:
@@ -321,17 +322,54 @@ def normaliser(env_id: str, finals: np.ndarray) -> Normaliser:
                       f"all runs' final returns equal {low:,.1f}: every run scores 0.5")
 
 
-def _unfinished_reason(folder: Path) -> str:
-    """Why a run folder has no episodes.csv: a sweep's status.json says it (a failed run with its
-    error, e.g. a classic agent that diverged), else the run has not finished."""
+def _sweep_status(folder: Path) -> tuple[str, str | None] | None:
+    """(state, error) from a sweep's status.json in ``folder``, or None without a readable one."""
     try:
         status = json.loads((folder / "status.json").read_text())
-        state, error = status["state"], status.get("error")
+        return str(status["state"]), status.get("error")
     except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _unfinished_reason(folder: Path) -> str:
+    """Why a run folder has no episodes.csv: a sweep's status.json says it, else the run has not finished."""
+    status = _sweep_status(folder)
+    if status is None:
         return "no episodes.csv (the run has not finished)"
-    if state == "failed":
-        return f"failed: {error or 'no error recorded'}"
-    return f"no episodes.csv (sweep state: {state})"
+    if status[0] == "failed":
+        return f"failed: {status[1] or 'no error recorded'}"
+    return f"no episodes.csv (sweep state: {status[0]})"
+
+
+def _failed_run(folder: Path) -> tuple[str, str, int, str] | None:
+    """(method, env id, seed, error) of a sweep run that failed (e.g. a classic agent that diverged),
+    so the report can show it beside its setting; None for other unfinished folders."""
+    status = _sweep_status(folder)
+    if status is None or status[0] != "failed":
+        return None
+    try:
+        config = read_run_config(folder)
+        return str(method_name(config)), str(config["env_id"]), int(config["seed"]), status[1] or "no error recorded"
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _error_summary(errors: list[str]) -> str:
+    """Runs' errors in a few words: the first clause of each (and the divergence, if one is named),
+    step numbers gathered ("at steps 4, 5")."""
+    clauses: dict[str, list[str]] = defaultdict(list)
+    for error in errors:
+        first, *rest = error.removeprefix("streamrl: error: ").split("; ")
+        # the first clause, and why if the agent diverged (a classic agent without the bound)
+        clause = "; ".join([first, *[part for part in rest if "diverged" in part][:1]])
+        step = re.search(r"at step ([\d,]+)", clause)
+        clauses[re.sub(r"at step [\d,]+", "at step {}", clause)].append(step.group(1) if step else "")
+    parts = []
+    for clause, steps in clauses.items():
+        known = sorted({s for s in steps if s}, key=lambda s: int(s.replace(",", "")))
+        parts.append(clause.replace("at step {}", f"at step{'s' * (len(known) > 1)} {', '.join(known)}")
+                     if known else clause)
+    return "; ".join(parts)
 
 
 def compute_statistics(paths: Sequence[Path], reps: int = DEFAULT_REPS) -> Statistics:
@@ -343,7 +381,13 @@ def compute_statistics(paths: Sequence[Path], reps: int = DEFAULT_REPS) -> Stati
         where = ", ".join(str(p) for p in paths)
         raise ValueError(f"no run folders (config.json and episodes.csv from 'streamrl train') below {where}")
     runs = [read_report_run(folder) for folder in folders]
-    skipped = [f"{folder}: {_unfinished_reason(folder)}" for folder in unfinished]
+    failed: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+    skipped = []
+    for folder in unfinished:
+        if (run := _failed_run(folder)) is not None:
+            failed[run[:2]].append(run[2:])
+        else:
+            skipped.append(f"{folder}: {_unfinished_reason(folder)}")
     skipped += [f"{run.folder}: no finished episode" for run in runs if not len(run.returns)]
     groups: dict[tuple[str, str], list[Run]] = defaultdict(list)
     for run in sorted(runs, key=lambda r: (r.seed, str(r.folder))):
@@ -365,7 +409,7 @@ def compute_statistics(paths: Sequence[Path], reps: int = DEFAULT_REPS) -> Stati
         scores[method][env] = normalisers[env](np.array([run.final_return for run in members]))
     scores = dict(scores)
     return Statistics(runs, skipped, groups, final, normalisers, scores, interquartile_means(scores, reps),
-                      improvement_probabilities(scores, reps), reps)
+                      improvement_probabilities(scores, reps), reps, {k: sorted(v) for k, v in sorted(failed.items())})
 
 
 def write_report(paths: Sequence[Path], out: Path, reps: int = DEFAULT_REPS) -> Statistics:
@@ -477,6 +521,15 @@ def render_markdown(stats: Statistics, paths: Sequence[Path], curve_files: dict[
                          _interval_text(estimate, 1), f"{paper[0]:,} ({paper[2]})" if paper else "—"])
         lines += _table(["method", "seeds", "steps per run", "final return", f"{CONFIDENCE:.0%} CI",
                          f"paper ({row})" if row else "paper"], rows)
+        failed = [(method, runs) for (method, e), runs in stats.failed.items() if e == env]
+        if failed:
+            lines += ["Runs that stopped with an error (no return, so not in the statistics):", ""]
+            rows = []
+            for method, runs in failed:
+                paper = published(method, env)
+                rows.append([method, f"{len(runs)} (seed{'s' * (len(runs) > 1)} {', '.join(str(s) for s, _ in runs)})",
+                             _error_summary([error for _, error in runs]), f"{paper[0]:,} ({paper[2]})" if paper else "—"])
+            lines += _table(["method", "runs", "error", f"paper ({row})" if row else "paper"], rows)
     lines += _aggregate_markdown(stats, methods, iqm_file)
     lines += _definitions(stats)
     return "\n".join(lines)
