@@ -138,20 +138,43 @@ def test_a_parameter_without_gradient_has_a_decaying_trace():
 
 
 @pytest.mark.parametrize("cls", [ObGD, AdaptiveObGD])
-def test_loaded_state_continues_like_an_uninterrupted_run(cls):
+@pytest.mark.parametrize("into", ["a new optimizer", "the same optimizer, rolled back"])
+def test_loaded_state_continues_like_an_uninterrupted_run(cls, into):
     w, opt = make(cls)
     step(w, opt, [0.1, 0.2], delta=0.5)
     saved_w, saved_state = w.detach().clone(), copy.deepcopy(opt.state_dict())  # the optimizer updates in place
     step(w, opt, [1.0, 2.0], delta=-3.0)
     step(w, opt, [0.3, -0.4], delta=0.7)
-    # a new optimizer given the saved state (torch's load_state_dict copies the tensors it holds)
-    w2, opt2 = make(cls)
+    expected_w, expected_trace = w.tolist(), trace(opt, w)
+    # torch's load_state_dict replaces the state tensors the optimizer updates in place: an
+    # optimizer that has updated already must take the loaded numbers, not keep its own
+    w2, opt2 = make(cls) if into == "a new optimizer" else (w, opt)
     with torch.no_grad():
         w2.copy_(saved_w)
     opt2.load_state_dict(saved_state)
     step(w2, opt2, [1.0, 2.0], delta=-3.0)
     step(w2, opt2, [0.3, -0.4], delta=0.7)
-    assert w2.tolist() == w.tolist() and trace(opt2, w2) == trace(opt, w)
+    assert w2.tolist() == expected_w and trace(opt2, w2) == expected_trace
+
+
+def test_state_of_another_shape_is_refused():
+    w, opt = make(ObGD)
+    step(w, opt, [0.1, 0.2], delta=0.5)
+    opt.state[w]["eligibility_trace"] = torch.zeros(3, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"eligibility_trace of parameter 0 has shape \(3,\), the parameter "
+                                         r"\(2,\): the state comes from another network"):
+        step(w, opt, [0.1, 0.2], delta=0.5)
+
+
+def test_frozen_parameters_are_never_moved():
+    frozen = torch.nn.Parameter(torch.tensor([2.0], dtype=torch.float64), requires_grad=False)
+    w = torch.nn.Parameter(torch.tensor([0.5], dtype=torch.float64))
+    opt = ObGD([frozen, w], lr=1.0, gamma=0.99, lamda=0.8, kappa=2.0)
+    opt.zero_grad()
+    (-(w * 0.1 + frozen).sum()).backward()
+    opt.step(float("nan"))  # a diverging delta must not reach a frozen parameter
+    assert frozen.item() == 2.0 and math.isnan(w.item())
+    assert "eligibility_trace" not in opt.state[frozen]
 
 
 def test_mixed_dtypes_are_refused_in_one_line():

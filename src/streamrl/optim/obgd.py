@@ -24,41 +24,48 @@ class ObGD(torch.optim.Optimizer):
             raise ValueError("ObGD bounds one L1 norm over a whole network: pass a single parameter group")
         dtypes = {p.dtype for p in self.param_groups[0]["params"]}
         if len(dtypes) > 1:
-            raise ValueError(f"ObGD keeps one trace buffer for the whole network: its parameters have several dtypes "
-                             f"({', '.join(sorted(map(str, dtypes)))}); convert the module to one (e.g. module.float())")
+            raise ValueError(f"ObGD keeps one trace buffer for the whole network: its parameters have several "
+                             f"dtypes ({', '.join(sorted(map(str, dtypes)))}); convert the module to one "
+                             "(e.g. module.float())")
         self._flats: dict[str, tuple[torch.Tensor, list[torch.Tensor]]] = {}
         self.overshoot_bound = overshoot_bound
         self.last_step_size = lr  # effective step size of the last step
         self.last_bound_active = False  # whether the overshooting bound reduced it
 
-    def _flat(self, name: str) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """One flat buffer holding the state ``name`` of every parameter, and its per-parameter views
-        (the tensors ``self.state[p][name]`` holds), so an update is a few whole-buffer operations
-        instead of a few per parameter. Zeros at first; rebuilt from the per-parameter tensors
-        when they were replaced (a loaded checkpoint)."""
-        params = self.param_groups[0]["params"]
+    def _flat(self, name: str) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """One flat buffer holding the state ``name`` of every trainable parameter, its per-parameter
+        views (the tensors ``self.state[p][name]`` holds) and those parameters, so an update is a
+        few whole-buffer operations instead of a few per parameter. Zeros at first; rebuilt from
+        the per-parameter tensors when they were replaced (a loaded checkpoint)."""
+        params = [p for p in self.param_groups[0]["params"] if p.requires_grad]  # frozen ones are never moved
         flat, views = self._flats.get(name, (None, []))
-        if flat is None or any(self.state[p].get(name) is not view for p, view in zip(params, views)):
-            flat = torch.zeros(sum(p.numel() for p in params), dtype=params[0].dtype)
-            views = list(torch.split(flat, [p.numel() for p in params]))
-            for i, p in enumerate(params):
-                views[i] = views[i].view_as(p)
+        if (flat is None or len(views) != len(params)
+                or any(self.state[p].get(name) is not view for p, view in zip(params, views))):
+            like = params[0] if params else torch.zeros(0)
+            flat = torch.zeros(sum(p.numel() for p in params), dtype=like.dtype, device=like.device)
+            views = [chunk.view_as(p) for chunk, p in zip(torch.split(flat, [p.numel() for p in params]), params)]
+            for i, (p, view) in enumerate(zip(params, views)):
                 if name in self.state[p]:
-                    views[i].copy_(self.state[p][name])
-                self.state[p][name] = views[i]
+                    saved = self.state[p][name]
+                    if saved.shape != p.shape:
+                        raise ValueError(f"the optimizer's {name} of parameter {i} has shape {tuple(saved.shape)}, "
+                                         f"the parameter {tuple(p.shape)}: the state comes from another network")
+                    view.copy_(saved)
+                self.state[p][name] = view
             self._flats[name] = (flat, views)
-        return flat, views
+        return flat, views, params
 
-    def _decayed_traces(self) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """``z <- gamma lambda z + grad``: the flat trace and its per-parameter views. A parameter
-        without a gradient this step (f does not use it) has a zero gradient: its trace decays."""
+    def _decayed_traces(self) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """``z <- gamma lambda z + grad``: the flat trace, its per-parameter views and the parameters.
+        A parameter without a gradient this step (f does not use it) has a zero gradient: its
+        trace decays."""
         group = self.param_groups[0]
-        traces, views = self._flat("eligibility_trace")
+        traces, views, params = self._flat("eligibility_trace")
         traces.mul_(group["gamma"] * group["lamda"])
-        with_grad = [(view, p.grad) for view, p in zip(views, group["params"]) if p.grad is not None]
+        with_grad = [(view, p.grad) for view, p in zip(views, params) if p.grad is not None]
         if with_grad:
             torch._foreach_add_([view for view, _ in with_grad], [grad for _, grad in with_grad])
-        return traces, views
+        return traces, views, params
 
     def _bounded_step_size(self, delta: float, trace_l1: float) -> float:
         group = self.param_groups[0]
@@ -79,9 +86,9 @@ class ObGD(torch.optim.Optimizer):
     @torch.no_grad()
     def update(self, delta: float, reset: bool = False) -> None:
         """``step`` without torch's optimizer hooks (which cost more than the arithmetic here)."""
-        traces, views = self._decayed_traces()
+        traces, views, params = self._decayed_traces()
         step_size = self._bounded_step_size(delta, self._l1(traces))
-        torch._foreach_add_(self.param_groups[0]["params"], views, alpha=-step_size * delta)
+        torch._foreach_add_(params, views, alpha=-step_size * delta)
         if reset:
             traces.zero_()
 
@@ -98,15 +105,16 @@ class AdaptiveObGD(ObGD):
     @torch.no_grad()
     def update(self, delta: float, reset: bool = False) -> None:
         group = self.param_groups[0]
-        beta2, eps, params = group["beta2"], group["eps"], group["params"]
-        traces, _ = self._decayed_traces()
-        second_moments, _ = self._flat("v")
+        beta2, eps = group["beta2"], group["eps"]
+        traces, _, params = self._decayed_traces()
+        second_moments, _, _ = self._flat("v")
         self.counter += 1
         delta_z = traces * delta
         second_moments.mul_(beta2).addcmul_(delta_z, delta_z, value=1.0 - beta2)
         scaled_traces = traces / (second_moments / (1.0 - beta2**self.counter)).add_(eps).sqrt_()
         step_size = self._bounded_step_size(delta, self._l1(scaled_traces))
-        scaled_views = [chunk.view_as(p) for chunk, p in zip(scaled_traces.split([p.numel() for p in params]), params)]
+        sizes = [p.numel() for p in params]
+        scaled_views = [chunk.view_as(p) for chunk, p in zip(scaled_traces.split(sizes), params)]
         torch._foreach_add_(params, scaled_views, alpha=-step_size * delta)
         if reset:
             traces.zero_()
