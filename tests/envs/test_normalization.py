@@ -68,3 +68,37 @@ def test_observation_trace_is_bias_corrected():
     assert trace(np.array([5.0]))[0] == pytest.approx(5.0)  # 0.5 / (1 - 0.9)
     # z = 0.9 * 0.5 + 0.1 * 1 = 0.55; 0.55 / (1 - 0.81) = 2.8947...
     assert trace(np.array([1.0]))[0] == pytest.approx(0.55 / 0.19)
+
+
+def test_frame_stack_of_8_bit_frames_by_hand():
+    """Two 1x2 frames, then a third: Welford per pixel, normalized in float64, stored as float32."""
+    pre = Preprocessor((1, 2), 0.99, PreprocessingConfig(scale_reward=False, frame_stack=2))
+    first = pre.reset(np.array([[10, 0]], dtype=np.uint8))
+    assert first.dtype == np.float32 and first.tolist() == [[[0.0, 0.0]], [[0.0, 0.0]]]  # var 1, x = mean
+    second, _ = pre.step(np.array([[20, 4]], dtype=np.uint8), 0.0, False, False)
+    # mean [15, 2], var [50, 8]: (20 - 15) / sqrt(50 + 1e-8), (4 - 2) / sqrt(8 + 1e-8)
+    expected = np.float32([5 / np.sqrt(50 + 1e-8), 2 / np.sqrt(8 + 1e-8)])
+    assert second[0].tolist() == [[0.0, 0.0]] and np.array_equal(second[1, 0], expected)
+    third, _ = pre.step(np.array([[30, 2]], dtype=np.uint8), 0.0, False, False)
+    # mean [20, 2], var [100, 4]: the newest frame is (30 - 20) / 10, (2 - 2) / 2
+    assert np.array_equal(third[0], second[1]) and third[1, 0].tolist() == pytest.approx([1.0, 0.0], abs=1e-7)
+
+
+def test_a_float64_frame_stack_from_an_older_agent_file_gives_the_same_states():
+    frames = [np.array([[x, 255 - x]], dtype=np.uint8) for x in (3, 50, 7, 200, 90)]
+    config = PreprocessingConfig(scale_reward=False, frame_stack=3)
+    pre = Preprocessor((1, 2), 0.99, config)
+    pre.reset(frames[0])
+    pre.step(frames[1], 0.0, False, False)
+    state = pre.state_dict()
+    assert state["frames"].dtype == np.float32
+    uninterrupted = [pre.step(frame, 0.0, False, False)[0] for frame in frames[2:]]
+    # older streamrl kept the normalized frames in float64, digits below float32's included; the
+    # state was their float32 cast, as a loaded float32 stack is now
+    older = state["frames"].astype(np.float64) * (1 + 1e-12)
+    assert not np.array_equal(older, state["frames"]) and np.array_equal(older.astype(np.float32), state["frames"])
+    for saved in (state, {**state, "frames": older}):
+        loaded = Preprocessor((1, 2), 0.99, config)
+        loaded.load_state_dict(saved)
+        resumed = [loaded.step(frame, 0.0, False, False)[0] for frame in frames[2:]]
+        assert all(np.array_equal(a, b) for a, b in zip(resumed, uninterrupted))

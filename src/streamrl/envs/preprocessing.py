@@ -70,6 +70,8 @@ class Preprocessor:
             # cast later, without the float64 copies (an Atari frame stack is 225 KB in float64)
             normalized = np.empty(x.size, dtype=np.float32)
             x = self.obs_norm(x, update=update, out=normalized).reshape(x.shape)
+        else:
+            x = x.astype(np.float32)  # frames (and the saved stack) are float32 either way
         if self.config.channels_last:  # the last axis to the front (np.moveaxis, without its checks)
             x = x.transpose(self._channels_first)
         return x
