@@ -73,10 +73,11 @@ def results(tmp_path_factory):
     (root / "runs" / "diverged" / "config.json").write_text(json.dumps({"algorithm": "ac", "label": "ac-classic"}))
     (root / "runs" / "diverged" / "status.json").write_text(json.dumps(
         {"state": "failed", "error": "streamrl: error: non-finite reward nan at step 4; the agent diverged"}))
-    for seed, step in ((0, 5), (1, 4)):  # failed runs of a whole setting: a row beside the returns
-        folder = root / "runs" / f"ac-classic-Hopper-v5-s{seed}"
+    # failed runs of a whole setting: a row beside the returns (Walker2d-v5 has nothing else)
+    for env, seed, step in (("Hopper-v5", 0, 5), ("Hopper-v5", 1, 4), ("Walker2d-v5", 0, 6)):
+        folder = root / "runs" / f"ac-classic-{env}-s{seed}"
         folder.mkdir()
-        (folder / "config.json").write_text(json.dumps({"algorithm": "ac", "label": "ac-classic", "env_id": "Hopper-v5",
+        (folder / "config.json").write_text(json.dumps({"algorithm": "ac", "label": "ac-classic", "env_id": env,
                                                         "steps": BUDGET, "seed": seed}))
         (folder / "status.json").write_text(json.dumps({"state": "failed", "error": (
             f"streamrl: error: non-finite reward nan at step {step}; nothing was learned from it; the agent "
@@ -227,11 +228,15 @@ def test_markdown_tables_and_figures(report, results):
     assert (f"- {(results / 'runs' / 'diverged').resolve()}: failed: streamrl: error: non-finite reward nan at "
             "step 4; the agent diverged") in text
     assert f"- {(results / 'runs' / 'no-episodes').resolve()}: no finished episode" in text
-    assert stats.failed == {("ac-classic", "Hopper-v5"): [(0, "streamrl: error: non-finite reward nan at step 5; nothing "
-                            "was learned from it; the agent diverged before that (non-finite weights in actor), so "
-                            "its action was not a number"), (1, stats.failed[("ac-classic", "Hopper-v5")][1][1])]}
+    diverged = ("streamrl: error: non-finite reward nan at step {}; nothing was learned from it; the agent diverged "
+                "before that (non-finite weights in actor), so its action was not a number")
+    assert stats.failed == {("ac-classic", "Hopper-v5"): [(0, diverged.format(5)), (1, diverged.format(4))],
+                            ("ac-classic", "Walker2d-v5"): [(0, diverged.format(6))]}
     assert ("| ac-classic | 2 (seeds 0, 1) | non-finite reward nan at steps 4, 5; the agent diverged before that "
             "(non-finite weights in actor), so its action was not a number | 0 (classic) |") in text
+    walker = text[text.index("## Walker2d-v5"):text.index("## Across environments")]
+    assert ("| ac-classic | 1 (seed 0) | non-finite reward nan at step 6; the agent diverged before that "
+            "(non-finite weights in actor), so its action was not a number | 0 (classic) |") in walker
     assert "ac-classic-Hopper-v5-s0" not in text  # in the table, not among the folders left out
     for name in ("curves-Hopper-v5.png", "curves-CartPole-v1.png", "aggregate-iqm.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({name})" in text

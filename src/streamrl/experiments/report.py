@@ -507,8 +507,12 @@ def render_markdown(stats: Statistics, paths: Sequence[Path], curve_files: dict[
             for (method, env), members in stats.groups.items()]
     rows.append(["all", "", str(used), "", _wall_cells([r for m in stats.groups.values() for r in m])[0], ""])
     lines += _table(["method", "environment", "seeds", "steps per run", "wall time (sum over seeds)", "steps/s"], rows)
-    for env in envs:
+    for env in sorted({*envs, *(env for _, env in stats.failed)}):  # an env may have failed runs only
         row = paper_row(env)
+        if env not in envs:
+            lines += [f"## {env}", ""]
+            lines += _failed_table(stats, env, row)
+            continue
         lines += [f"## {env}", "", f"![learning curves on {env}]({curve_files[env]})", "",
                   f"Mean over seeds of each run's mean return over its last {CURVE_WINDOW} episodes, with a "
                   f"{CONFIDENCE:.0%} bootstrap confidence band.", ""]
@@ -521,18 +525,25 @@ def render_markdown(stats: Statistics, paths: Sequence[Path], curve_files: dict[
                          _interval_text(estimate, 1), f"{paper[0]:,} ({paper[2]})" if paper else "—"])
         lines += _table(["method", "seeds", "steps per run", "final return", f"{CONFIDENCE:.0%} CI",
                          f"paper ({row})" if row else "paper"], rows)
-        failed = [(method, runs) for (method, e), runs in stats.failed.items() if e == env]
-        if failed:
-            lines += ["Runs that stopped with an error (no return, so not in the statistics):", ""]
-            rows = []
-            for method, runs in failed:
-                paper = published(method, env)
-                rows.append([method, f"{len(runs)} (seed{'s' * (len(runs) > 1)} {', '.join(str(s) for s, _ in runs)})",
-                             _error_summary([error for _, error in runs]), f"{paper[0]:,} ({paper[2]})" if paper else "—"])
-            lines += _table(["method", "runs", "error", f"paper ({row})" if row else "paper"], rows)
+        lines += _failed_table(stats, env, row)
     lines += _aggregate_markdown(stats, methods, iqm_file)
     lines += _definitions(stats)
     return "\n".join(lines)
+
+
+def _failed_table(stats: Statistics, env: str, row: str | None) -> list[str]:
+    """The runs on ``env`` that stopped with an error, one row per method."""
+    failed = [(method, runs) for (method, e), runs in stats.failed.items() if e == env]
+    if not failed:
+        return []
+    rows = []
+    for method, runs in failed:
+        paper = published(method, env)
+        seeds = ", ".join(str(seed) for seed, _ in runs)
+        rows.append([method, f"{len(runs)} (seed{'s' * (len(runs) > 1)} {seeds})",
+                     _error_summary([error for _, error in runs]), f"{paper[0]:,} ({paper[2]})" if paper else "—"])
+    return ["Runs that stopped with an error (no return, so not in the statistics):", "",
+            *_table(["method", "runs", "error", f"paper ({row})" if row else "paper"], rows)]
 
 
 def _aggregate_markdown(stats: Statistics, methods: list[str], iqm_file: str) -> list[str]:
