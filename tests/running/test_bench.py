@@ -20,6 +20,7 @@ def test_bench_prints_one_row_per_workload_with_every_column():
     assert len(atari) == 11 and atari[4:7] == ["-", "-", "-"] and atari[10] == "-"
     assert all(re.fullmatch(number, atari[i]) for i in (2, 3, 7, 8, 9))
     assert float(atari[3].replace(",", "")) > 0
+    assert "rows without a fused network (Atari): p50 and p99 are the torch backend's" in result.stdout
 
 
 def test_bench_refuses_a_bad_workload_in_one_line():

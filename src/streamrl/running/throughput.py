@@ -1,6 +1,7 @@
 """Steps per second of each agent on the paper's workloads, both backends in the same run.
 
-    streamrl bench [--steps N] [--repeats K] [--only ALGO:ENV ...]   (or: python -m streamrl.running.throughput)
+    streamrl bench [--steps N] [--repeats K] [--only ALGO:ENV ...]
+    (or: python -m streamrl.running.throughput)
 
 For each workload three worker processes start side by side: the environment alone (random
 actions), the agent on the torch backend and the agent on the fused backend. They take turns, one
@@ -9,8 +10,9 @@ on one. Each repeat builds a fresh agent (seed = repeat), warms up for 100 steps
 ``steps`` steps of act -> env.step -> observe. The table gives medians over the repeats, the
 ratios fused/torch and fused/env-only as medians of the per-repeat ratios, the p50 / p99 latency
 of one act + observe on the fused backend (on torch for Atari, which has no fused network), and
-each worker's peak resident memory (the fused worker never imports torch). Absolute numbers depend on the machine and on what else it is
-doing; the ratios measured in the same run are the comparable part.
+each worker's peak resident memory (the fused worker never imports torch). Absolute numbers
+depend on the machine and on what else it is doing; the ratios measured in the same run are the
+comparable part.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> N
 
 
 def kinds_for(env_id: str) -> tuple[str, ...]:
+    """What is measured on ``env_id``: env-only, torch and fused, or no fused where it has no network."""
     from streamrl.envs.make import domain_of
 
     return KINDS[:2] if domain_of(env_id) in TORCH_ONLY_DOMAINS else KINDS
@@ -138,6 +141,7 @@ def main(argv: list[str] | None = None) -> None:
           f"(env only: {args.steps * 5}); peak memory of each worker process in MB")
     print(f"{'algorithm':<6} {'environment':<22} {'env only':>9} {'torch':>7} {'fused':>7} {'fused/torch':>11} "
           f"{'fused/env':>9} {'p50 us':>7} {'p99 us':>7} {'MB torch':>8} {'MB fused':>8}")
+    torch_only = False
     for algorithm, env_id in workloads:
         r = measure(algorithm, env_id, args.steps, args.repeats)
         rates = {kind: statistics.median(r[kind]["rates"]) for kind in r}
@@ -145,12 +149,15 @@ def main(argv: list[str] | None = None) -> None:
             over_torch = statistics.median(f / t for f, t in zip(r["fused"]["rates"], r["torch"]["rates"]))
             over_env = statistics.median(f / e for f, e in zip(r["fused"]["rates"], r["env"]["rates"]))
             fused = (f"{rates['fused']:>7,.0f} {over_torch:>11.1f} {over_env:>9.2f}", f"{r['fused']['peak_mb']:>8.0f}")
-        else:  # torch only: its latencies
+        else:  # torch only: its latencies, marked
             fused = (f"{'-':>7} {'-':>11} {'-':>9}", f"{'-':>8}")
+            torch_only = True
         latencies = np.concatenate(r["fused" if "fused" in r else "torch"]["latencies"]) * 1e6
         print(f"{algorithm:<6} {env_id:<22} {rates['env']:>9,.0f} {rates['torch']:>7,.0f} {fused[0]} "
               f"{np.percentile(latencies, 50):>7.0f} {np.percentile(latencies, 99):>7.0f} "
               f"{r['torch']['peak_mb']:>8.0f} {fused[1]}", flush=True)
+    if torch_only:
+        print("rows without a fused network (Atari): p50 and p99 are the torch backend's")
 
 
 if __name__ == "__main__":
