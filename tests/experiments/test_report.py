@@ -320,3 +320,18 @@ def test_without_rliable_the_message_names_the_extra(results, tmp_path):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "needs the 'report' extra: pip install \"streamrl[report]\"" in result.stderr
     assert not out.exists()
+
+
+def test_curves_show_the_papers_final_return_beside_a_method_that_has_one():
+    from matplotlib.figure import Figure
+
+    from streamrl.running.compare import draw_curves
+
+    ax = Figure().subplots()
+    run = (np.array([10, 20]), np.array([1.0, 3.0]), 20)
+    draw_curves(ax, "Hopper-v5", {"ac": [run], "mine": [run]}, lambda curves: (curves[0], curves[0], curves[0]),
+                references={"ac": (2173.0, "paper: stream-x (Hopper-v4), final")})
+    dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert len(dashed) == 1 and list(dashed[0].get_ydata()) == [2173.0, 2173.0]
+    assert dashed[0].get_label() == "paper: stream-x (Hopper-v4), final"
+    assert dashed[0].get_color() == next(line for line in ax.lines if line.get_label() == "ac (1 seed)").get_color()

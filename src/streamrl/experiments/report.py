@@ -424,7 +424,10 @@ def write_report(paths: Sequence[Path], out: Path, reps: int = DEFAULT_REPS) -> 
         methods: dict[str, list[SeedRun]] = {method: [(r.episode_ends, r.returns, r.steps) for r in members]
                                              for (method, e), members in stats.groups.items() if e == env}
         fig = Figure(figsize=(7, 4.5))
-        draw_curves(fig.subplots(), env, methods, lambda curves: bootstrap_mean_interval(curves, stats.reps), colors)
+        references = {method: (paper[0], f"paper: {paper[2]} ({paper[1]}), final")
+                      for method in methods if (paper := published(method, env))}
+        draw_curves(fig.subplots(), env, methods, lambda curves: bootstrap_mean_interval(curves, stats.reps), colors,
+                    references)
         curve_files[env] = f"curves-{re.sub(r'[^A-Za-z0-9._-]+', '_', env)}.png"
         save_figure(fig, out / curve_files[env])
     for old in out.glob("curves-*.png"):  # figures of envs an earlier report had and this one has not

@@ -66,15 +66,19 @@ def standard_error_band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def draw_curves(ax, env_id: str, methods: dict[str, list[SeedRun]], band: Band,
-                colors: dict[str, str] | None = None) -> None:
+                colors: dict[str, str] | None = None, references: dict[str, tuple[float, str]] | None = None) -> None:
     """One panel: each method's mean curve over its seeds, with ``band`` shaded (``colors``: a
-    method's colour in every panel, when panels show different sets of methods)."""
+    method's colour in every panel, when panels show different sets of methods; ``references``:
+    a published final return per method, drawn as a dashed line in its colour with its label)."""
     for method, members in sorted(methods.items()):
         grid, curves = seed_curves(members)
         mean, low, high = band(curves)
         line, = ax.plot(grid, mean, label=f"{method} ({len(members)} seed{'s' * (len(members) > 1)})",
                         color=(colors or {}).get(method))
         ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
+        if references and method in references:
+            value, label = references[method]
+            ax.axhline(value, color=line.get_color(), linestyle="--", linewidth=1, label=label)
     ax.set_title(env_id)
     ax.set_xlabel("steps")
     ax.set_ylabel(f"episodic return (mean of last {CURVE_WINDOW} episodes)")
