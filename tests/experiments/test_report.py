@@ -238,6 +238,13 @@ def test_markdown_tables_and_figures(report, results):
     assert ("| ac-classic | 1 (seed 0) | non-finite reward nan at step 6; the agent diverged before that "
             "(non-finite weights in actor), so its action was not a number | 0 (classic) |") in walker
     assert "ac-classic-Hopper-v5-s0" not in text  # in the table, not among the folders left out
+    rows = list(csv.DictReader((out / "final_returns.csv").open()))
+    assert len(rows) == 24 and rows[0].keys() == {"method", "env_id", "seed", "steps", "final_return", "episodes",
+                                                  "wall_time_s"}
+    hopper_ac = sorted((int(r["seed"]), float(r["final_return"])) for r in rows
+                       if (r["method"], r["env_id"]) == ("ac", "Hopper-v5"))
+    assert hopper_ac == [(seed, final) for seed, final in enumerate(FINALS[("ac", "Hopper-v5")])]
+    assert {r["wall_time_s"] for r in rows if r["method"] == "ac"} == {"30.0"}
     for name in ("curves-Hopper-v5.png", "curves-CartPole-v1.png", "aggregate-iqm.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({name})" in text
 

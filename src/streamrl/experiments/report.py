@@ -412,6 +412,21 @@ def compute_statistics(paths: Sequence[Path], reps: int = DEFAULT_REPS) -> Stati
                       improvement_probabilities(scores, reps), reps, {k: sorted(v) for k, v in sorted(failed.items())})
 
 
+FINALS_FILE = "final_returns.csv"
+
+
+def write_finals(stats: Statistics, path: Path) -> None:
+    """One row per run in the statistics (method, env, seed, budget, final return, wall time), so
+    a committed report can be checked or pooled with other runs without the run folders."""
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["method", "env_id", "seed", "steps", "final_return", "episodes", "wall_time_s"])
+        for (method, env), members in stats.groups.items():
+            for run in members:
+                writer.writerow([method, env, run.seed, run.steps, repr(float(run.final_return)), len(run.returns),
+                                 "" if run.wall_time is None else round(run.wall_time, 1)])
+
+
 def write_report(paths: Sequence[Path], out: Path, reps: int = DEFAULT_REPS) -> Statistics:
     """Compute the statistics, then write ``out``/report.md with its PNG figures (each atomically)."""
     stats = compute_statistics(paths, reps)
@@ -434,6 +449,8 @@ def write_report(paths: Sequence[Path], out: Path, reps: int = DEFAULT_REPS) -> 
         if old.name not in curve_files.values():
             old.unlink()
     _iqm_figure(stats.iqm, out / "aggregate-iqm.png")
+    with atomic_path(out / FINALS_FILE) as tmp:
+        write_finals(stats, Path(tmp))
     with atomic_path(out / "report.md") as tmp:
         Path(tmp).write_text(render_markdown(stats, paths, curve_files, "aggregate-iqm.png"))
     return stats
@@ -596,7 +613,9 @@ def _definitions(stats: Statistics) -> list[str]:
              f"DQN1, DQN. Other labels have no paper figure.",
              f"- **Cross-environment statistics** use rliable; its bootstraps (in rliable 1.2.0) draw from NumPy's "
              f"global generator, which the report seeds with {BOOTSTRAP_SEED} for each estimate, so the "
-             f"same runs give the same report.", ""]
+             f"same runs give the same report.",
+             f"- **`{FINALS_FILE}`** beside this report: every run's final return, budget, episode count and wall "
+             f"time, one row per run.", ""]
     if stats.skipped:
         lines += ["Left out:", "", *(f"- {line}" for line in stats.skipped), ""]
     return lines
