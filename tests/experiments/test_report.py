@@ -259,8 +259,9 @@ def test_cli_writes_the_same_report(results, report):
     out = results / "report"  # the default
     # another process, the same numbers: the report is deterministic
     assert (out / "report.md").read_text() == (library_out / "report.md").read_text()
-    assert {p.name for p in out.iterdir()} == {"report.md", "aggregate-iqm.png", "curves-CartPole-v1.png",
-                                               "curves-Hopper-v5.png"}
+    assert (out / "final_returns.csv").read_text() == (library_out / "final_returns.csv").read_text()
+    assert {p.name for p in out.iterdir()} == {"report.md", "final_returns.csv", "aggregate-iqm.png",
+                                               "curves-CartPole-v1.png", "curves-Hopper-v5.png"}
 
 
 def broken_config(folder):
