@@ -343,3 +343,11 @@ def test_curves_show_the_papers_final_return_beside_a_method_that_has_one():
     assert len(dashed) == 1 and list(dashed[0].get_ydata()) == [2173.0, 2173.0]
     assert dashed[0].get_label() == "paper: stream-x (Hopper-v4), final"
     assert dashed[0].get_color() == next(line for line in ax.lines if line.get_label() == "ac (1 seed)").get_color()
+
+
+def test_folders_inside_the_working_directory_are_named_relative_to_it(results, tmp_path):
+    result = run("report", results.name, "--reps", REPS, "--out", tmp_path / "report", cwd=results.parent)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert f"- {results.name}/runs/unfinished: no episodes.csv (the run has not finished)" in text
+    assert str(results.parent) not in text

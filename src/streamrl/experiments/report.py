@@ -322,6 +322,15 @@ def normaliser(env_id: str, finals: np.ndarray) -> Normaliser:
                       f"all runs' final returns equal {low:,.1f}: every run scores 0.5")
 
 
+def _shown(folder: Path) -> Path:
+    """A folder as the report names it: relative to the working directory when inside it (a
+    committed report then names no machine's home), else as found."""
+    try:
+        return folder.relative_to(Path.cwd())
+    except ValueError:
+        return folder
+
+
 def _sweep_status(folder: Path) -> tuple[str, str | None] | None:
     """(state, error) from a sweep's status.json in ``folder``, or None without a readable one."""
     try:
@@ -387,8 +396,8 @@ def compute_statistics(paths: Sequence[Path], reps: int = DEFAULT_REPS) -> Stati
         if (run := _failed_run(folder)) is not None:
             failed[run[:2]].append(run[2:])
         else:
-            skipped.append(f"{folder}: {_unfinished_reason(folder)}")
-    skipped += [f"{run.folder}: no finished episode" for run in runs if not len(run.returns)]
+            skipped.append(f"{_shown(folder)}: {_unfinished_reason(folder)}")
+    skipped += [f"{_shown(run.folder)}: no finished episode" for run in runs if not len(run.returns)]
     groups: dict[tuple[str, str], list[Run]] = defaultdict(list)
     for run in sorted(runs, key=lambda r: (r.seed, str(r.folder))):
         if len(run.returns):
