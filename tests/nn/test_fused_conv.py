@@ -8,7 +8,8 @@ import pytest
 from streamrl.nn import fused
 from streamrl.nn.fused_learner import conv_layout
 
-C_IN, HEIGHT, WIDTH, C_OUT, K, STRIDE = 2, 5, 8, 3, 3, 2
+# 6 positions and 5 outputs: the kernels' passes over four rows at a time and their remainders
+C_IN, HEIGHT, WIDTH, C_OUT, K, STRIDE = 2, 5, 8, 5, 3, 2
 OH, OW = 2, 3  # (5 - 3) // 2 + 1, (8 - 3) // 2 + 1: no padding, the last column is never read
 
 

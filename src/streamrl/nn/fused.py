@@ -28,10 +28,11 @@ conv's output, or a copy of x) at ``h_off[0]``, each linear layer's outputs at t
 A forward pass caches, per network input: ``h`` (values after the activation, i.e. each layer's
 input), ``n`` (normalized values) and ``inv`` (1/sqrt(var + eps) per normalized layer: conv
 layers first, then the MLP's hidden layers), and ``patches`` (each conv layer's input unfolded,
-at its PATCH_OFF). A conv layer with at least as many output positions as taps (C_in k k) is
-unfolded as one row per tap and its loops run along positions (MinAtar; Atari's first layer);
-otherwise as one row per position and its loops run along taps (Atari's deeper layers, 25 and 4
-positions of 512 and 576 taps), so the vector units see long rows either way. Inner loops index
+at its PATCH_OFF). A conv layer with more output positions than taps (C_in k k) is unfolded as one
+row per tap and its loops run along positions (MinAtar: 64 positions, 36 taps); otherwise as one
+row per position and its loops run along taps, four rows per pass so each load of the other
+operand serves four products (Atari: 256 positions of 256 taps, 25 of 512, 4 of 576; at the tie
+this measured faster than rows per tap), so the vector units see long rows either way. Inner loops index
 slices (views) from 0, so the compiler can drop negative-index checks and vectorize them.
 """
 
@@ -127,7 +128,9 @@ def _unfold_by_tap(x, conv, patches):
             for c in range(c_in):
                 for ki in range(k):
                     start = (c * height + i * stride + ki) * width + j * stride
-                    row[(c * k + ki) * k:(c * k + ki + 1) * k] = x[start:start + k]
+                    base = (c * k + ki) * k
+                    for kj in range(k):  # k values: a loop is cheaper than slice assignment
+                        row[base + kj] = x[start + kj]
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
@@ -157,9 +160,9 @@ def _fold_by_tap(patches, conv, x):
             for c in range(c_in):
                 for ki in range(k):
                     start = (c * height + i * stride + ki) * width + j * stride
-                    segment = row[(c * k + ki) * k:(c * k + ki + 1) * k]
+                    base = (c * k + ki) * k
                     for kj in range(k):
-                        x[start + kj] += segment[kj]
+                        x[start + kj] += row[base + kj]
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
@@ -177,16 +180,34 @@ def _conv_forward(w, conv, patches, a):
                 row = patches[t * positions:(t + 1) * positions]
                 for p in range(positions):
                     plane[p] += weight * row[p]
-    else:  # few positions, long rows of taps: one dot product per output value
-        for o in range(c_out):
-            w_row = w[cw + o * taps:cw + (o + 1) * taps]
-            bias = w[cb + o]
-            for p in range(positions):
-                row = patches[p * taps:(p + 1) * taps]
-                s = a.dtype.type(0.0)
+    else:  # long rows of taps: dot products of each weight row with four unfolded rows at a time
+        # (positions outside, outputs inside: the four rows stay in L1 while the weights pass by)
+        zero = a.dtype.type(0.0)
+        p = 0
+        while p + 4 <= positions:
+            r0, r1 = patches[p * taps:(p + 1) * taps], patches[(p + 1) * taps:(p + 2) * taps]
+            r2, r3 = patches[(p + 2) * taps:(p + 3) * taps], patches[(p + 3) * taps:(p + 4) * taps]
+            for o in range(c_out):
+                w_row = w[cw + o * taps:cw + (o + 1) * taps]
+                s0, s1, s2, s3 = zero, zero, zero, zero
+                for t in range(taps):
+                    weight = w_row[t]
+                    s0 += weight * r0[t]
+                    s1 += weight * r1[t]
+                    s2 += weight * r2[t]
+                    s3 += weight * r3[t]
+                bias = w[cb + o]
+                plane = a[o * positions + p:o * positions + p + 4]
+                plane[0], plane[1], plane[2], plane[3] = s0 + bias, s1 + bias, s2 + bias, s3 + bias
+            p += 4
+        for q in range(p, positions):
+            row = patches[q * taps:(q + 1) * taps]
+            for o in range(c_out):
+                w_row = w[cw + o * taps:cw + (o + 1) * taps]
+                s = zero
                 for t in range(taps):
                     s += w_row[t] * row[t]
-                a[o * positions + p] = s + bias
+                a[o * positions + q] = s + w[cb + o]
 
 
 @njit(cache=True, fastmath=FAST)
@@ -243,9 +264,9 @@ def _decay_add(z, decay, grad):
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
-def _conv_trace(w, z, decay, conv, patches, g, row_grad):
+def _conv_trace(w, z, decay, conv, patches, g, grads):
     """z <- decay z + dL/dw for one conv layer's weights and biases, given g = dL/d(its outputs);
-    returns the added |z|_1 (float64). ``row_grad`` is scratch space of at least taps values."""
+    returns the added |z|_1 (float64). ``grads`` is scratch space of at least C_out taps values."""
     _, _, _, c_out, k, _, oh, ow = _conv_dims(conv)
     taps, positions = conv[C_IN] * k * k, oh * ow
     cw, cb = conv[W_OFF], conv[B_OFF]
@@ -257,7 +278,7 @@ def _conv_trace(w, z, decay, conv, patches, g, row_grad):
             bias_grad += plane[p]
         z[cb + o], size = _decay_add(z[cb + o], decay, bias_grad)
         l1 += size
-        if conv[BY_POSITION]:  # one dot product over positions per tap
+        if conv[BY_POSITION]:  # one dot product over positions per weight
             for t in range(taps):
                 row = patches[t * positions:(t + 1) * positions]
                 s = plane.dtype.type(0.0)
@@ -265,22 +286,37 @@ def _conv_trace(w, z, decay, conv, patches, g, row_grad):
                     s += plane[p] * row[p]
                 z[cw + o * taps + t], size = _decay_add(z[cw + o * taps + t], decay, s)
                 l1 += size
-        else:  # the weight row's gradient: a sum of unfolded rows, then one pass over the trace row
-            grad = row_grad[:taps]
-            grad[:] = 0.0
-            for p in range(positions):
-                gp = plane[p]
-                row = patches[p * taps:(p + 1) * taps]
-                for t in range(taps):
-                    grad[t] += gp * row[t]
-            z_row = z[cw + o * taps:cw + (o + 1) * taps]
-            row_l1 = 0.0
+    if conv[BY_POSITION]:
+        return l1
+    # Each weight row's gradient is a sum of unfolded rows times gradients: four unfolded rows
+    # (kept in L1) per pass over all the weight rows' gradients, then one pass over the trace.
+    grads = grads[:c_out * taps]
+    grads[:] = 0.0
+    p = 0
+    while p + 4 <= positions:
+        r0, r1 = patches[p * taps:(p + 1) * taps], patches[(p + 1) * taps:(p + 2) * taps]
+        r2, r3 = patches[(p + 2) * taps:(p + 3) * taps], patches[(p + 3) * taps:(p + 4) * taps]
+        for o in range(c_out):
+            grad = grads[o * taps:(o + 1) * taps]
+            plane = g[o * positions + p:o * positions + p + 4]
+            g0, g1, g2, g3 = plane[0], plane[1], plane[2], plane[3]
             for t in range(taps):
-                zi = decay * z_row[t] + grad[t]
-                z_row[t] = zi
-                row_l1 += abs(zi)
-            l1 += row_l1
-    return l1
+                grad[t] += g0 * r0[t] + g1 * r1[t] + g2 * r2[t] + g3 * r3[t]
+        p += 4
+    for q in range(p, positions):
+        row = patches[q * taps:(q + 1) * taps]
+        for o in range(c_out):
+            grad = grads[o * taps:(o + 1) * taps]
+            gq = g[o * positions + q]
+            for t in range(taps):
+                grad[t] += gq * row[t]
+    z_rows = z[cw:cw + c_out * taps]
+    row_l1 = 0.0
+    for i in range(c_out * taps):
+        zi = decay * z_rows[i] + grads[i]
+        z_rows[i] = zi
+        row_l1 += abs(zi)
+    return l1 + row_l1
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
@@ -302,15 +338,24 @@ def _conv_input_grad(w, conv, g, g_in, patch_grad):
                 for p in range(positions):
                     row[p] += weight * plane[p]
         _fold_by_position(grads, conv, g_in)
-    else:
+    else:  # per position, the sum of weight rows times gradients (four rows per pass)
         for p in range(positions):
             row = grads[p * taps:(p + 1) * taps]
             row[:] = 0.0
-            for o in range(c_out):
-                go = g[o * positions + p]
-                w_row = w[cw + o * taps:cw + (o + 1) * taps]
+            o = 0
+            while o + 4 <= c_out:
+                w0, w1 = w[cw + o * taps:cw + (o + 1) * taps], w[cw + (o + 1) * taps:cw + (o + 2) * taps]
+                w2, w3 = w[cw + (o + 2) * taps:cw + (o + 3) * taps], w[cw + (o + 3) * taps:cw + (o + 4) * taps]
+                g0, g1 = g[o * positions + p], g[(o + 1) * positions + p]
+                g2, g3 = g[(o + 2) * positions + p], g[(o + 3) * positions + p]
                 for t in range(taps):
-                    row[t] += go * w_row[t]
+                    row[t] += g0 * w0[t] + g1 * w1[t] + g2 * w2[t] + g3 * w3[t]
+                o += 4
+            for q in range(o, c_out):
+                gq = g[q * positions + p]
+                w_row = w[cw + q * taps:cw + (q + 1) * taps]
+                for t in range(taps):
+                    row[t] += gq * w_row[t]
         _fold_by_tap(grads, conv, g_in)
 
 

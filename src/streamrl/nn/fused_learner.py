@@ -41,13 +41,13 @@ def conv_layout(input_shape: tuple[int, ...], layers: list[tuple[int, int, int]]
         row[:fused.W_OFF] = channels, height, width, c_out, k, stride
         row[fused.W_OFF], row[fused.B_OFF] = offset, offset + c_out * taps
         row[fused.OUT_OFF], row[fused.PATCH_OFF] = n_values, n_patches
-        row[fused.BY_POSITION] = positions >= taps
+        row[fused.BY_POSITION] = positions > taps  # see streamrl.nn.fused
         shapes += [(c_out, channels, k, k), (c_out,)]
         offset += c_out * taps + c_out
         n_values += c_out * positions
         n_patches += taps * positions
-        # scratch: a weight row's gradient; for every layer but the first, its input's W^T g too
-        n_scratch = max(n_scratch, taps if index == 0 else taps * positions)
+        # scratch: the layer's weight gradient; for every layer but the first, its input's W^T g too
+        n_scratch = max(n_scratch, c_out * taps, 0 if index == 0 else taps * positions)
         channels, height, width = c_out, oh, ow
     return convs, shapes, n_values, n_patches, n_scratch
 
