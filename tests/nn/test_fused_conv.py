@@ -54,9 +54,9 @@ def test_strided_conv_matches_numpy_loops(by_position):
     w = np.concatenate([weight.ravel(), bias])
     patches = np.zeros(n_patches, dtype=np.float32)
     if by_position:
-        fused._unfold_by_position(x.ravel(), conv, patches)
+        fused._unfold_by_position(x.ravel(), conv, patches, False)
     else:
-        fused._unfold_by_tap(x.ravel(), conv, patches)
+        fused._unfold_by_tap(x.ravel(), conv, patches, False)
     out = np.zeros(n_values, dtype=np.float32)
     fused._conv_forward(w, conv, patches, out)
     np.testing.assert_allclose(out.reshape(C_OUT, OH, OW), reference_conv(x, weight, bias), rtol=1e-5, atol=1e-5)

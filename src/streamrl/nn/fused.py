@@ -94,48 +94,15 @@ CONV_COLUMNS = 11
 @njit(cache=True, fastmath=FAST, inline="always")
 def _conv_dims(conv):
     """(C_in, H, W, C_out, k, stride, output height, output width) of one ``convs`` row."""
-    c_in, height, width, c_out, k, stride = conv[C_IN], conv[HEIGHT], conv[WIDTH], conv[C_OUT], conv[KERNEL], conv[STRIDE]
+    c_in, height, width, c_out = conv[C_IN], conv[HEIGHT], conv[WIDTH], conv[C_OUT]
+    k, stride = conv[KERNEL], conv[STRIDE]
     return c_in, height, width, c_out, k, stride, (height - k) // stride + 1, (width - k) // stride + 1
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
-def _unfold_by_position(x, conv, patches):
-    """patches[((c k + ki) k + kj) P + i ow + j] = x[c, i s + ki, j s + kj] (im2col, one row per tap)."""
-    c_in, height, width, _, k, stride, oh, ow = _conv_dims(conv)
-    positions = oh * ow
-    for c in range(c_in):
-        for ki in range(k):
-            for kj in range(k):
-                tap = (c * k + ki) * k + kj
-                row = patches[tap * positions:(tap + 1) * positions]
-                for i in range(oh):
-                    start = (c * height + i * stride + ki) * width + kj
-                    if stride == 1:
-                        row[i * ow:(i + 1) * ow] = x[start:start + ow]
-                    else:
-                        for j in range(ow):
-                            row[i * ow + j] = x[start + j * stride]
-
-
-@njit(cache=True, fastmath=FAST, inline="always")
-def _unfold_by_tap(x, conv, patches):
-    """patches[(i ow + j) T + (c k + ki) k + kj] = x[c, i s + ki, j s + kj] (one row per position)."""
-    c_in, height, width, _, k, stride, oh, ow = _conv_dims(conv)
-    taps = c_in * k * k
-    for i in range(oh):
-        for j in range(ow):
-            row = patches[(i * ow + j) * taps:(i * ow + j + 1) * taps]
-            for c in range(c_in):
-                for ki in range(k):
-                    start = (c * height + i * stride + ki) * width + j * stride
-                    base = (c * k + ki) * k
-                    for kj in range(k):  # k values: a loop is cheaper than slice assignment
-                        row[base + kj] = x[start + kj]
-
-
-@njit(cache=True, fastmath=FAST, inline="always")
-def _fold_by_position(patches, conv, x):
-    """The adjoint of _unfold_by_position: x[c, i s + ki, j s + kj] += patches[tap, position]."""
+def _unfold_by_position(x, conv, patches, adjoint):
+    """im2col with one row per tap: patches[((c k + ki) k + kj) P + i ow + j] = x[c, i s + ki, j s + kj].
+    With ``adjoint``, its transpose instead (col2im): those x values += those patch values."""
     c_in, height, width, _, k, stride, oh, ow = _conv_dims(conv)
     positions = oh * ow
     for c in range(c_in):
@@ -146,12 +113,16 @@ def _fold_by_position(patches, conv, x):
                 for i in range(oh):
                     start = (c * height + i * stride + ki) * width + kj
                     for j in range(ow):
-                        x[start + j * stride] += row[i * ow + j]
+                        if adjoint:
+                            x[start + j * stride] += row[i * ow + j]
+                        else:
+                            row[i * ow + j] = x[start + j * stride]
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
-def _fold_by_tap(patches, conv, x):
-    """The adjoint of _unfold_by_tap: x[c, i s + ki, j s + kj] += patches[position, tap]."""
+def _unfold_by_tap(x, conv, patches, adjoint):
+    """im2col with one row per position: patches[(i ow + j) T + (c k + ki) k + kj] = x[c, i s + ki, j s + kj].
+    With ``adjoint``, its transpose instead (col2im): those x values += those patch values."""
     c_in, height, width, _, k, stride, oh, ow = _conv_dims(conv)
     taps = c_in * k * k
     for i in range(oh):
@@ -161,8 +132,20 @@ def _fold_by_tap(patches, conv, x):
                 for ki in range(k):
                     start = (c * height + i * stride + ki) * width + j * stride
                     base = (c * k + ki) * k
-                    for kj in range(k):
-                        x[start + kj] += row[base + kj]
+                    for kj in range(k):  # k values: a loop is cheaper than slice assignment
+                        if adjoint:
+                            x[start + kj] += row[base + kj]
+                        else:
+                            row[base + kj] = x[start + kj]
+
+
+@njit(cache=True, fastmath=FAST, inline="always")
+def _unfold(x, conv, patches, adjoint):
+    """im2col (or, with ``adjoint``, col2im) in the layer's layout."""
+    if conv[BY_POSITION]:
+        _unfold_by_position(x, conv, patches, adjoint)
+    else:
+        _unfold_by_tap(x, conv, patches, adjoint)
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
@@ -219,19 +202,11 @@ def forward(w, x, sizes, w_off, b_off, convs, h, h_off, a, n, inv, patches, out)
         c_in, height, width, c_out, k, _, oh, ow = _conv_dims(conv)
         size = c_in * k * k * oh * ow
         layer_patches = patches[conv[PATCH_OFF]:conv[PATCH_OFF] + size]
-        if layer == 0:
-            layer_input = x[:c_in * height * width]
-            if conv[BY_POSITION]:
-                _unfold_by_position(layer_input, conv, layer_patches)
-            else:
-                _unfold_by_tap(layer_input, conv, layer_patches)
+        if layer == 0:  # two calls: x is float32, h can be float64, and one variable has one type
+            _unfold(x[:c_in * height * width], conv, layer_patches, False)
         else:
             start = convs[layer - 1, OUT_OFF]
-            layer_input = h[start:start + c_in * height * width]
-            if conv[BY_POSITION]:
-                _unfold_by_position(layer_input, conv, layer_patches)
-            else:
-                _unfold_by_tap(layer_input, conv, layer_patches)
+            _unfold(h[start:start + c_in * height * width], conv, layer_patches, False)
         start, m = conv[OUT_OFF], c_out * oh * ow
         _conv_forward(w, conv, layer_patches, a[start:start + m])
         inv[layer] = _layer_norm_leaky(a[start:start + m], n[start:start + m], h[start:start + m])
@@ -337,7 +312,6 @@ def _conv_input_grad(w, conv, g, g_in, patch_grad):
                 row = grads[t * positions:(t + 1) * positions]
                 for p in range(positions):
                     row[p] += weight * plane[p]
-        _fold_by_position(grads, conv, g_in)
     else:  # per position, the sum of weight rows times gradients (four rows per pass)
         for p in range(positions):
             row = grads[p * taps:(p + 1) * taps]
@@ -356,7 +330,7 @@ def _conv_input_grad(w, conv, g, g_in, patch_grad):
                 w_row = w[cw + q * taps:cw + (q + 1) * taps]
                 for t in range(taps):
                     row[t] += gq * w_row[t]
-        _fold_by_tap(grads, conv, g_in)
+    _unfold(g_in, conv, grads, True)
 
 
 @njit(cache=True, fastmath=FAST)
