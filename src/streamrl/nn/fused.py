@@ -30,10 +30,11 @@ input), ``n`` (normalized values) and ``inv`` (1/sqrt(var + eps) per normalized 
 layers first, then the MLP's hidden layers), and ``patches`` (each conv layer's input unfolded,
 at its PATCH_OFF). A conv layer with more output positions than taps (C_in k k) is unfolded as one
 row per tap and its loops run along positions (MinAtar: 64 positions, 36 taps); otherwise as one
-row per position and its loops run along taps, four rows per pass so each load of the other
-operand serves four products (Atari: 256 positions of 256 taps, 25 of 512, 4 of 576; at the tie
-this measured faster than rows per tap), so the vector units see long rows either way. Inner loops index
-slices (views) from 0, so the compiler can drop negative-index checks and vectorize them.
+row per position and its loops run along taps, four rows (and two weight rows) per pass so each
+load serves several products (Atari: 256 positions of 256 taps, 25 of 512, 4 of 576; at the tie
+this measured faster than rows per tap), so the vector units see long rows either way. Inner
+loops index slices (views) from 0, so the compiler can drop negative-index checks and vectorize
+them.
 """
 
 from __future__ import annotations
@@ -163,34 +164,45 @@ def _conv_forward(w, conv, patches, a):
                 row = patches[t * positions:(t + 1) * positions]
                 for p in range(positions):
                     plane[p] += weight * row[p]
-    else:  # long rows of taps: dot products of each weight row with four unfolded rows at a time
+    else:  # long rows of taps: dot products, two weight rows with four unfolded rows per pass
         # (positions outside, outputs inside: the four rows stay in L1 while the weights pass by)
         zero = a.dtype.type(0.0)
         p = 0
-        while p + 4 <= positions:
-            r0, r1 = patches[p * taps:(p + 1) * taps], patches[(p + 1) * taps:(p + 2) * taps]
-            r2, r3 = patches[(p + 2) * taps:(p + 3) * taps], patches[(p + 3) * taps:(p + 4) * taps]
-            for o in range(c_out):
-                w_row = w[cw + o * taps:cw + (o + 1) * taps]
-                s0, s1, s2, s3 = zero, zero, zero, zero
-                for t in range(taps):
-                    weight = w_row[t]
-                    s0 += weight * r0[t]
-                    s1 += weight * r1[t]
-                    s2 += weight * r2[t]
-                    s3 += weight * r3[t]
-                bias = w[cb + o]
-                plane = a[o * positions + p:o * positions + p + 4]
-                plane[0], plane[1], plane[2], plane[3] = s0 + bias, s1 + bias, s2 + bias, s3 + bias
-            p += 4
-        for q in range(p, positions):
-            row = patches[q * taps:(q + 1) * taps]
-            for o in range(c_out):
-                w_row = w[cw + o * taps:cw + (o + 1) * taps]
-                s = zero
-                for t in range(taps):
-                    s += w_row[t] * row[t]
-                a[o * positions + q] = s + w[cb + o]
+        while p < positions:
+            first_single, block = 0, 1  # what the plain loop below does: outputs from, positions
+            if p + 4 <= positions:
+                r0, r1 = patches[p * taps:(p + 1) * taps], patches[(p + 1) * taps:(p + 2) * taps]
+                r2, r3 = patches[(p + 2) * taps:(p + 3) * taps], patches[(p + 3) * taps:(p + 4) * taps]
+                o = 0
+                while o + 2 <= c_out:
+                    wa, wb = w[cw + o * taps:cw + (o + 1) * taps], w[cw + (o + 1) * taps:cw + (o + 2) * taps]
+                    a0, a1, a2, a3, b0, b1, b2, b3 = zero, zero, zero, zero, zero, zero, zero, zero
+                    for t in range(taps):
+                        x0, x1, x2, x3, u, v = r0[t], r1[t], r2[t], r3[t], wa[t], wb[t]
+                        a0 += u * x0
+                        a1 += u * x1
+                        a2 += u * x2
+                        a3 += u * x3
+                        b0 += v * x0
+                        b1 += v * x1
+                        b2 += v * x2
+                        b3 += v * x3
+                    bias_a, bias_b = w[cb + o], w[cb + o + 1]
+                    plane_a = a[o * positions + p:o * positions + p + 4]
+                    plane_b = a[(o + 1) * positions + p:(o + 1) * positions + p + 4]
+                    plane_a[0], plane_a[1], plane_a[2], plane_a[3] = a0 + bias_a, a1 + bias_a, a2 + bias_a, a3 + bias_a
+                    plane_b[0], plane_b[1], plane_b[2], plane_b[3] = b0 + bias_b, b1 + bias_b, b2 + bias_b, b3 + bias_b
+                    o += 2
+                first_single, block = o, 4  # an odd output left over
+            for q in range(p, p + block):
+                row = patches[q * taps:(q + 1) * taps]
+                for o in range(first_single, c_out):
+                    w_row = w[cw + o * taps:cw + (o + 1) * taps]
+                    s = zero
+                    for t in range(taps):
+                        s += w_row[t] * row[t]
+                    a[o * positions + q] = s + w[cb + o]
+            p += block
 
 
 @njit(cache=True, fastmath=FAST)
@@ -264,27 +276,37 @@ def _conv_trace(w, z, decay, conv, patches, g, grads):
     if conv[BY_POSITION]:
         return l1
     # Each weight row's gradient is a sum of unfolded rows times gradients: four unfolded rows
-    # (kept in L1) per pass over all the weight rows' gradients, then one pass over the trace.
+    # (kept in L1) per pass over all the weight rows' gradients, two rows of them at a time, then
+    # one pass over the trace.
     grads = grads[:c_out * taps]
     grads[:] = 0.0
     p = 0
-    while p + 4 <= positions:
-        r0, r1 = patches[p * taps:(p + 1) * taps], patches[(p + 1) * taps:(p + 2) * taps]
-        r2, r3 = patches[(p + 2) * taps:(p + 3) * taps], patches[(p + 3) * taps:(p + 4) * taps]
-        for o in range(c_out):
-            grad = grads[o * taps:(o + 1) * taps]
-            plane = g[o * positions + p:o * positions + p + 4]
-            g0, g1, g2, g3 = plane[0], plane[1], plane[2], plane[3]
-            for t in range(taps):
-                grad[t] += g0 * r0[t] + g1 * r1[t] + g2 * r2[t] + g3 * r3[t]
-        p += 4
-    for q in range(p, positions):
-        row = patches[q * taps:(q + 1) * taps]
-        for o in range(c_out):
-            grad = grads[o * taps:(o + 1) * taps]
-            gq = g[o * positions + q]
-            for t in range(taps):
-                grad[t] += gq * row[t]
+    while p < positions:
+        first_single, block = 0, 1  # what the plain loop below does: outputs from, positions
+        if p + 4 <= positions:
+            r0, r1 = patches[p * taps:(p + 1) * taps], patches[(p + 1) * taps:(p + 2) * taps]
+            r2, r3 = patches[(p + 2) * taps:(p + 3) * taps], patches[(p + 3) * taps:(p + 4) * taps]
+            o = 0
+            while o + 2 <= c_out:
+                grad_a, grad_b = grads[o * taps:(o + 1) * taps], grads[(o + 1) * taps:(o + 2) * taps]
+                plane_a = g[o * positions + p:o * positions + p + 4]
+                plane_b = g[(o + 1) * positions + p:(o + 1) * positions + p + 4]
+                a0, a1, a2, a3 = plane_a[0], plane_a[1], plane_a[2], plane_a[3]
+                b0, b1, b2, b3 = plane_b[0], plane_b[1], plane_b[2], plane_b[3]
+                for t in range(taps):
+                    x0, x1, x2, x3 = r0[t], r1[t], r2[t], r3[t]
+                    grad_a[t] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3
+                    grad_b[t] += b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3
+                o += 2
+            first_single, block = o, 4  # an odd output left over
+        for q in range(p, p + block):
+            row = patches[q * taps:(q + 1) * taps]
+            for o in range(first_single, c_out):
+                grad = grads[o * taps:(o + 1) * taps]
+                gq = g[o * positions + q]
+                for t in range(taps):
+                    grad[t] += gq * row[t]
+        p += block
     z_rows = z[cw:cw + c_out * taps]
     row_l1 = 0.0
     for i in range(c_out * taps):
