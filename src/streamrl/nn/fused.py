@@ -150,6 +150,13 @@ def _unfold(x, conv, patches, adjoint):
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
+def _four_rows(patches, p, taps):
+    """Unfolded rows p to p + 3 of a layer unfolded one row per position."""
+    return (patches[p * taps:(p + 1) * taps], patches[(p + 1) * taps:(p + 2) * taps],
+            patches[(p + 2) * taps:(p + 3) * taps], patches[(p + 3) * taps:(p + 4) * taps])
+
+
+@njit(cache=True, fastmath=FAST, inline="always")
 def _conv_forward(w, conv, patches, a):
     """a = bias + W patches for one conv layer, its input already unfolded into ``patches``."""
     _, _, _, c_out, k, _, oh, ow = _conv_dims(conv)
@@ -171,8 +178,7 @@ def _conv_forward(w, conv, patches, a):
         while p < positions:
             first_single, block = 0, 1  # what the plain loop below does: outputs from, positions
             if p + 4 <= positions:
-                r0, r1 = patches[p * taps:(p + 1) * taps], patches[(p + 1) * taps:(p + 2) * taps]
-                r2, r3 = patches[(p + 2) * taps:(p + 3) * taps], patches[(p + 3) * taps:(p + 4) * taps]
+                r0, r1, r2, r3 = _four_rows(patches, p, taps)
                 o = 0
                 while o + 2 <= c_out:
                     wa, wb = w[cw + o * taps:cw + (o + 1) * taps], w[cw + (o + 1) * taps:cw + (o + 2) * taps]
@@ -284,8 +290,7 @@ def _conv_trace(w, z, decay, conv, patches, g, grads):
     while p < positions:
         first_single, block = 0, 1  # what the plain loop below does: outputs from, positions
         if p + 4 <= positions:
-            r0, r1 = patches[p * taps:(p + 1) * taps], patches[(p + 1) * taps:(p + 2) * taps]
-            r2, r3 = patches[(p + 2) * taps:(p + 3) * taps], patches[(p + 3) * taps:(p + 4) * taps]
+            r0, r1, r2, r3 = _four_rows(patches, p, taps)
             o = 0
             while o + 2 <= c_out:
                 grad_a, grad_b = grads[o * taps:(o + 1) * taps], grads[(o + 1) * taps:(o + 2) * taps]
