@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from streamrl.nn import fused
-from streamrl.nn.fused_learner import conv_layout
+from streamrl.nn.fused_learner import FusedLearner, conv_layout
+from streamrl.nn.networks import NetworkSpec
 
 # 6 positions and 5 outputs: the kernels' passes over four rows at a time and their remainders
 C_IN, HEIGHT, WIDTH, C_OUT, K, STRIDE = 2, 5, 8, 5, 3, 2
@@ -73,3 +74,14 @@ def test_strided_conv_matches_numpy_loops(by_position):
     fused._conv_input_grad(w, conv, g.ravel(), g_in, scratch)
     np.testing.assert_allclose(g_in.reshape(x.shape), grad_x, rtol=1e-5, atol=1e-5)
     assert not g_in.reshape(x.shape)[:, :, -1].any()  # the unread column gets no gradient
+
+
+def test_atari_cnn_layout_and_too_small_input():
+    learner = FusedLearner(NetworkSpec("atari_cnn", (4, 84, 84), 6), rng=np.random.default_rng(0))
+    # 84x84 -> 16x16 (k 8, s 5) -> 5x5 (k 4, s 3) -> 2x2 (k 3, s 2), then 256 -> 256 -> 6
+    assert [p.shape for p in learner.parameters()] == [(32, 4, 8, 8), (32,), (64, 32, 4, 4), (64,), (64, 64, 3, 3),
+                                                       (64,), (256, 256), (256,), (6, 256), (6,)]
+    assert learner.convs[:, fused.BY_POSITION].tolist() == [0, 0, 0]  # 256 positions of 256 taps, 25 of 512, 4 of 576
+    with pytest.raises(ValueError, match=r"conv layer 2 \(4x4\) does not fit its 3x3 input: the network needs larger "
+                                         r"inputs than \(4, 20, 20\)"):
+        FusedLearner(NetworkSpec("atari_cnn", (4, 20, 20), 6))

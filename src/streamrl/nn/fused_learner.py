@@ -35,7 +35,8 @@ def conv_layout(input_shape: tuple[int, ...], layers: list[tuple[int, int, int]]
     for index, (c_out, k, stride) in enumerate(layers):
         row = convs[index]
         if height < k or width < k:
-            raise ValueError(f"a {k}x{k} convolution does not fit a {height}x{width} input; the input is too small")
+            raise ValueError(f"conv layer {index + 1} ({k}x{k}) does not fit its {height}x{width} input: the network "
+                             f"needs larger inputs than {tuple(input_shape)}")
         oh, ow = (height - k) // stride + 1, (width - k) // stride + 1
         taps, positions = channels * k * k, oh * ow
         row[:fused.W_OFF] = channels, height, width, c_out, k, stride
