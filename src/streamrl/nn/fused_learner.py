@@ -8,18 +8,9 @@ import numpy as np
 from streamrl.nn import fused
 from streamrl.nn.init import sparse_uniform
 from streamrl.nn.learner import Learner, UpdateInfo
-from streamrl.nn.networks import NetworkSpec
+from streamrl.nn.networks import CNN_LAYERS, NetworkSpec
 
 FUSED_KINDS = ("mlp", "minatar_cnn", "atari_cnn")
-
-
-def conv_layers(spec: NetworkSpec) -> list[tuple[int, int, int]]:
-    """(C_out, k, stride) of each conv layer of ``spec``'s network (as build_torch_network)."""
-    if spec.kind == "minatar_cnn":
-        return [(16, 3, 1)]
-    if spec.kind == "atari_cnn":
-        return [(32, 8, 5), (64, 4, 3), (64, 3, 2)]
-    return []
 
 
 def conv_layout(input_shape: tuple[int, ...], layers: list[tuple[int, int, int]], first_offset: int
@@ -80,11 +71,11 @@ class FusedLearner(Learner):
         self.optimizer, self.lr, self.kappa, self.beta2, self.eps = optimizer, lr, kappa, beta2, eps
         self.decay = gamma * lamda
         self.t = 0  # AdaptiveObGD's update count
-        layers = conv_layers(spec)
-        if layers:  # the CNNs: conv chain -> flatten -> one hidden layer -> out
+        if spec.kind in CNN_LAYERS:  # conv chain -> flatten -> one hidden layer -> out
+            layers, dense = CNN_LAYERS[spec.kind]
             convs, shapes, conv_values, n_patches, n_scratch = conv_layout(spec.input_shape, layers, 0)
             mlp_start = int(convs[-1, fused.OUT_OFF])  # the MLP's input is the last conv's output
-            sizes = [conv_values - mlp_start, 128 if spec.kind == "minatar_cnn" else 256]
+            sizes = [conv_values - mlp_start, dense]
         else:
             convs, shapes, n_patches, n_scratch = np.zeros((0, fused.CONV_COLUMNS), dtype=np.int64), [], 0, 1
             sizes = [int(np.prod(spec.input_shape)), *spec.hidden]
