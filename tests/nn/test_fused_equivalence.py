@@ -1,6 +1,7 @@
 """The fused (Numba) learner against the torch learner: from the same initial weights, the same
-1,000 updates give the same weights, traces and outputs, for MLPs and the MinAtar CNN, with ObGD
-and AdaptiveObGD, including steps where the bound is active and where traces are cleared.
+1,000 updates give the same weights, traces and outputs, for MLPs and the MinAtar CNN (300 for
+the Atari CNN, see below), with ObGD and AdaptiveObGD, including steps where the bound is active
+and where traces are cleared.
 
 Relative error is ||fused - torch|| / ||torch|| over each whole network. The fused path
 accumulates in float64 and the torch path in float32, so the two drift apart by rounding only:
@@ -8,6 +9,11 @@ at most 1e-5 after 1,000 updates, except for the CartPole-sized MLP. Its first l
 zero (ceil(0.9 * 5) = 5 zeros per unit), so its layer norm divides by sqrt(var + 1e-5) of
 near-zero pre-activations and amplifies every rounding: there torch in float32 is itself 3.5e-5
 away from torch in float64 after these 1,000 updates, and we allow 1e-4.
+
+The Atari CNN takes 300 updates: on this synthetic stream (random inputs, gradients and TD
+errors) its weights become chaotic after about 500, where torch in float32 and torch in float64
+part too (1e-5 apart after 500 updates, 3e-3 after 600), so a later comparison measures the
+chaos, not the kernels. After 300 the backends' weights are 5e-8 apart, traces 7e-7, outputs 5e-6.
 """
 
 import numpy as np
@@ -20,8 +26,10 @@ from streamrl.nn.torch_learner import TorchLearner
 
 SPECS = [NetworkSpec("mlp", (5,), 2, (32, 32)),  # CartPole Q: the first layer starts all zero
          NetworkSpec("mlp", (18,), 12, (128, 128)),  # HalfCheetah actor
-         NetworkSpec("minatar_cnn", (4, 10, 10), 3)]
-TOLERANCE = {SPECS[0]: 1e-4, SPECS[1]: 1e-5, SPECS[2]: 1e-5}
+         NetworkSpec("minatar_cnn", (4, 10, 10), 3),
+         NetworkSpec("atari_cnn", (4, 84, 84), 4)]
+TOLERANCE = {SPECS[0]: 1e-4, SPECS[1]: 1e-5, SPECS[2]: 1e-5, SPECS[3]: 1e-5}
+UPDATES = {SPECS[0]: 1000, SPECS[1]: 1000, SPECS[2]: 1000, SPECS[3]: 300}
 
 
 def relative_error(a: list[np.ndarray], b: list[np.ndarray]) -> float:
@@ -30,7 +38,7 @@ def relative_error(a: list[np.ndarray], b: list[np.ndarray]) -> float:
 
 
 @pytest.mark.parametrize("optimizer", ["obgd", "adaptive"])
-@pytest.mark.parametrize("spec", SPECS, ids=["mlp-32", "mlp-128", "minatar-cnn"])
+@pytest.mark.parametrize("spec", SPECS, ids=["mlp-32", "mlp-128", "minatar-cnn", "atari-cnn"])
 def test_same_updates_same_numbers(spec, optimizer):
     torch.set_num_threads(1)
     fused = FusedLearner(spec, optimizer, rng=np.random.default_rng(0))
@@ -39,7 +47,7 @@ def test_same_updates_same_numbers(spec, optimizer):
     assert relative_error(fused.parameters(), [p.detach().numpy() for p in reference.params]) == 0.0
     rng = np.random.default_rng(1)
     active, cleared, worst_output = 0, 0, 0.0
-    for _ in range(1000):
+    for _ in range(UPDATES[spec]):
         x = rng.normal(size=spec.input_shape).astype(np.float32)
         out_fused, out_torch = fused.forward(x), reference.forward(x)
         worst_output = max(worst_output, float(np.abs(out_fused - out_torch).max() / (np.abs(out_torch).max() + 1e-3)))
@@ -51,7 +59,7 @@ def test_same_updates_same_numbers(spec, optimizer):
         cleared += reset
         if reset:
             assert not fused.z.any()
-    assert active > 100 and cleared > 50  # both regimes were exercised
+    assert active > UPDATES[spec] / 10 and cleared > UPDATES[spec] / 20  # both regimes were exercised
     assert relative_error(fused.parameters(), [p.detach().numpy() for p in reference.params]) <= TOLERANCE[spec]
     assert relative_error(fused.traces(), [z.numpy() for z in reference.traces()]) <= TOLERANCE[spec]
     assert worst_output <= 10 * TOLERANCE[spec]  # outputs at every step, relative to their size

@@ -219,8 +219,8 @@ class StreamAgent(ABC):
 
     def _make_learner(self, n_outputs: int, kappa: float, network: Any = None,
                       hidden: tuple[int, ...] | None = None) -> Learner:
-        """The fused (compiled) learner for a standard network, else torch (custom modules, Atari,
-        and the ablations the fused kernels do not have: no bound, no layer norm)."""
+        """The fused (compiled) learner for a standard network, else torch (custom modules and the
+        ablations the fused kernels do not have: no bound, no layer norm)."""
         spec = self._network_spec(n_outputs, hidden)
         optimizer = dict(lr=self.lr, gamma=self.gamma, lamda=self.lamda, kappa=kappa)
         unfused = self._switched_off_unfused()

@@ -1,13 +1,15 @@
 """Compiled (Numba, nopython) kernels for the paper's standard networks and ObGD updates.
 
-The network is an optional 3x3 stride-1 convolution (MinAtar) followed by an MLP; every hidden
-layer is parameter-free layer norm then LeakyReLU(0.01). All parameters live in one flat float32
-vector ``w`` (per layer: weight row-major, then bias), with one flat trace ``z`` beside it.
+The network is a chain of convolutions (none for an MLP, one 3x3 stride-1 for MinAtar, three
+strided ones for Atari; no padding, as ``nn.Conv2d(c_in, c_out, k, stride=s)``) followed by an
+MLP; every hidden layer is parameter-free layer norm over all of its values then LeakyReLU(0.01).
+All parameters live in one flat float32 vector ``w`` (per layer: weight row-major, then bias),
+with one flat trace ``z`` beside it.
 
 Weights and traces are float32 as in the torch path. Activations and their gradients are
-float32 for the CNN (so its inner loops vectorize without conversions) and float64 for the small
-MLPs (FusedLearner picks); layer-norm statistics and the trace's L1 norm always accumulate in
-float64 (the L1 norm of a 131k-weight trace summed in float32 is visibly off, see
+float32 for the CNNs (so their inner loops vectorize without conversions) and float64 for the
+small MLPs (FusedLearner picks); layer-norm statistics and the trace's L1 norm always accumulate
+in float64 (the L1 norm of a 131k-weight trace summed in float32 is visibly off, see
 ``streamrl.optim``). An update is two passes over the parameters: ``accumulate_trace`` decays
 the trace, adds the gradient and sums |z| in one pass; ``obgd_step`` (or
 ``adaptive_obgd_step``) moves the weights.
@@ -19,12 +21,20 @@ disagreed with every later one. One function per kernel gives the same machine c
 (tests/nn/test_fused_determinism.py).
 
 Layout arrays (int64): ``sizes`` = widths of the MLP part [in, h1, ..., out]; ``w_off`` /
-``b_off`` = where each linear layer's weight and bias start in ``w``; ``conv`` = [C_in, H, W,
-C_out, k, w_offset, b_offset] or all zeros. A forward pass caches, per network input: ``h``
-(inputs of each linear layer, at ``h_off``), ``n`` (normalized hidden values), ``inv``
-(1/sqrt(var + eps) per normalized layer) and, for the conv, ``patches`` (the input unfolded to
-[C_in k k, positions]) and ``cn`` (its normalized output). Inner loops index slices (views) from
-0, so the compiler can drop negative-index checks and vectorize them.
+``b_off`` = where each linear layer's weight and bias start in ``w``; ``convs`` = one row per
+conv layer (columns C_IN ... BY_POSITION below; zero rows for an MLP). All of a network's values
+share one index space: each conv layer's outputs start at its OUT_OFF, the MLP's input (the last
+conv's output, or a copy of x) at ``h_off[0]``, each linear layer's outputs at the next ``h_off``.
+A forward pass caches, per network input: ``h`` (values after the activation, i.e. each layer's
+input), ``n`` (normalized values) and ``inv`` (1/sqrt(var + eps) per normalized layer: conv
+layers first, then the MLP's hidden layers), and ``patches`` (each conv layer's input unfolded,
+at its PATCH_OFF). A conv layer with more output positions than taps (C_in k k) is unfolded as one
+row per tap and its loops run along positions (MinAtar: 64 positions, 36 taps); otherwise as one
+row per position and its loops run along taps, four rows (and two weight rows) per pass so each
+load serves several products (Atari: 256 positions of 256 taps, 25 of 512, 4 of 576; at the tie
+this measured faster than rows per tap), so the vector units see long rows either way. Inner
+loops index slices (views) from 0, so the compiler can drop negative-index checks and vectorize
+them.
 """
 
 from __future__ import annotations
@@ -77,45 +87,148 @@ def _layer_norm_leaky_backward(g, n, inv):
         g[i] = inv * (g[i] - mean_g - n[i] * mean_gn)
 
 
+# Columns of one row of ``convs`` (one convolution layer).
+C_IN, HEIGHT, WIDTH, C_OUT, KERNEL, STRIDE, W_OFF, B_OFF, OUT_OFF, PATCH_OFF, BY_POSITION = range(11)
+CONV_COLUMNS = 11
+
+
 @njit(cache=True, fastmath=FAST, inline="always")
 def _conv_dims(conv):
-    c_in, height, width, c_out, k = conv[0], conv[1], conv[2], conv[3], conv[4]
-    return c_in, height, width, c_out, k, (height - k + 1) * (width - k + 1)
+    """(C_in, H, W, C_out, k, stride, output height, output width) of one ``convs`` row."""
+    c_in, height, width, c_out = conv[C_IN], conv[HEIGHT], conv[WIDTH], conv[C_OUT]
+    k, stride = conv[KERNEL], conv[STRIDE]
+    return c_in, height, width, c_out, k, stride, (height - k) // stride + 1, (width - k) // stride + 1
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
-def _unfold(x, conv, patches):
-    """patches[(c k + ki) k + kj, i ow + j] = x[c, i + ki, j + kj] (im2col, stride 1)."""
-    c_in, height, width, _, k, _ = _conv_dims(conv)
-    oh, ow = height - k + 1, width - k + 1
+def _unfold_by_position(x, conv, patches, adjoint):
+    """im2col with one row per tap: patches[((c k + ki) k + kj) P + i ow + j] = x[c, i s + ki, j s + kj].
+    With ``adjoint``, its transpose instead (col2im): those x values += those patch values."""
+    c_in, height, width, _, k, stride, oh, ow = _conv_dims(conv)
+    positions = oh * ow
     for c in range(c_in):
         for ki in range(k):
             for kj in range(k):
-                row = patches[(c * k + ki) * k + kj]
+                tap = (c * k + ki) * k + kj
+                row = patches[tap * positions:(tap + 1) * positions]
                 for i in range(oh):
-                    start = (c * height + i + ki) * width + kj
-                    row[i * ow:(i + 1) * ow] = x[start:start + ow]
+                    start = (c * height + i * stride + ki) * width + kj
+                    for j in range(ow):
+                        if adjoint:
+                            x[start + j * stride] += row[i * ow + j]
+                        else:
+                            row[i * ow + j] = x[start + j * stride]
 
 
-@njit(cache=True, fastmath=FAST)
-def forward(w, x, sizes, w_off, b_off, conv, h, h_off, a, n, inv, patches, cn, out):
-    """Outputs of the network at x (float32, flattened), caching what the backward pass needs."""
-    if conv[3] > 0:
-        _, _, _, c_out, _, positions = _conv_dims(conv)
-        _unfold(x, conv, patches)
-        cw, cb = conv[5], conv[6]
-        taps = patches.shape[0]
-        for o in range(c_out):  # plane = bias + sum over taps of weight * unfolded row
+@njit(cache=True, fastmath=FAST, inline="always")
+def _unfold_by_tap(x, conv, patches, adjoint):
+    """im2col with one row per position: patches[(i ow + j) T + (c k + ki) k + kj] = x[c, i s + ki, j s + kj].
+    With ``adjoint``, its transpose instead (col2im): those x values += those patch values."""
+    c_in, height, width, _, k, stride, oh, ow = _conv_dims(conv)
+    taps = c_in * k * k
+    for i in range(oh):
+        for j in range(ow):
+            row = patches[(i * ow + j) * taps:(i * ow + j + 1) * taps]
+            for c in range(c_in):
+                for ki in range(k):
+                    start = (c * height + i * stride + ki) * width + j * stride
+                    base = (c * k + ki) * k
+                    for kj in range(k):  # k values: a loop is cheaper than slice assignment
+                        if adjoint:
+                            x[start + kj] += row[base + kj]
+                        else:
+                            row[base + kj] = x[start + kj]
+
+
+@njit(cache=True, fastmath=FAST, inline="always")
+def _unfold(x, conv, patches, adjoint):
+    """im2col (or, with ``adjoint``, col2im) in the layer's layout."""
+    if conv[BY_POSITION]:
+        _unfold_by_position(x, conv, patches, adjoint)
+    else:
+        _unfold_by_tap(x, conv, patches, adjoint)
+
+
+@njit(cache=True, fastmath=FAST, inline="always")
+def _four_rows(patches, p, taps):
+    """Unfolded rows p to p + 3 of a layer unfolded one row per position."""
+    return (patches[p * taps:(p + 1) * taps], patches[(p + 1) * taps:(p + 2) * taps],
+            patches[(p + 2) * taps:(p + 3) * taps], patches[(p + 3) * taps:(p + 4) * taps])
+
+
+@njit(cache=True, fastmath=FAST, inline="always")
+def _conv_forward(w, conv, patches, a):
+    """a = bias + W patches for one conv layer, its input already unfolded into ``patches``."""
+    _, _, _, c_out, k, _, oh, ow = _conv_dims(conv)
+    taps, positions = conv[C_IN] * k * k, oh * ow
+    cw, cb = conv[W_OFF], conv[B_OFF]
+    if conv[BY_POSITION]:  # long rows of positions: plane += weight * unfolded row
+        for o in range(c_out):
             plane = a[o * positions:(o + 1) * positions]
             plane[:] = w[cb + o]
             for t in range(taps):
                 weight = w[cw + o * taps + t]
-                row = patches[t]
+                row = patches[t * positions:(t + 1) * positions]
                 for p in range(positions):
                     plane[p] += weight * row[p]
-        m = c_out * positions
-        inv[0] = _layer_norm_leaky(a[:m], cn[:m], h[:m])  # h[0:m] is the MLP's input
-    else:
+    else:  # long rows of taps: dot products, two weight rows with four unfolded rows per pass
+        # (positions outside, outputs inside: the four rows stay in L1 while the weights pass by)
+        zero = a.dtype.type(0.0)
+        p = 0
+        while p < positions:
+            first_single, block = 0, 1  # what the plain loop below does: outputs from, positions
+            if p + 4 <= positions:
+                r0, r1, r2, r3 = _four_rows(patches, p, taps)
+                o = 0
+                while o + 2 <= c_out:
+                    wa, wb = w[cw + o * taps:cw + (o + 1) * taps], w[cw + (o + 1) * taps:cw + (o + 2) * taps]
+                    a0, a1, a2, a3, b0, b1, b2, b3 = zero, zero, zero, zero, zero, zero, zero, zero
+                    for t in range(taps):
+                        x0, x1, x2, x3, u, v = r0[t], r1[t], r2[t], r3[t], wa[t], wb[t]
+                        a0 += u * x0
+                        a1 += u * x1
+                        a2 += u * x2
+                        a3 += u * x3
+                        b0 += v * x0
+                        b1 += v * x1
+                        b2 += v * x2
+                        b3 += v * x3
+                    bias_a, bias_b = w[cb + o], w[cb + o + 1]
+                    plane_a = a[o * positions + p:o * positions + p + 4]
+                    plane_b = a[(o + 1) * positions + p:(o + 1) * positions + p + 4]
+                    plane_a[0], plane_a[1], plane_a[2], plane_a[3] = a0 + bias_a, a1 + bias_a, a2 + bias_a, a3 + bias_a
+                    plane_b[0], plane_b[1], plane_b[2], plane_b[3] = b0 + bias_b, b1 + bias_b, b2 + bias_b, b3 + bias_b
+                    o += 2
+                first_single, block = o, 4  # an odd output left over
+            for q in range(p, p + block):
+                row = patches[q * taps:(q + 1) * taps]
+                for o in range(first_single, c_out):
+                    w_row = w[cw + o * taps:cw + (o + 1) * taps]
+                    s = zero
+                    for t in range(taps):
+                        s += w_row[t] * row[t]
+                    a[o * positions + q] = s + w[cb + o]
+            p += block
+
+
+@njit(cache=True, fastmath=FAST)
+def forward(w, x, sizes, w_off, b_off, convs, h, h_off, a, n, inv, patches, out):
+    """Outputs of the network at x (float32, flattened), caching what the backward pass needs."""
+    n_conv = len(convs)
+    for layer in range(n_conv):
+        conv = convs[layer]
+        c_in, height, width, c_out, k, _, oh, ow = _conv_dims(conv)
+        size = c_in * k * k * oh * ow
+        layer_patches = patches[conv[PATCH_OFF]:conv[PATCH_OFF] + size]
+        if layer == 0:  # two calls: x is float32, h can be float64, and one variable has one type
+            _unfold(x[:c_in * height * width], conv, layer_patches, False)
+        else:
+            start = convs[layer - 1, OUT_OFF]
+            _unfold(h[start:start + c_in * height * width], conv, layer_patches, False)
+        start, m = conv[OUT_OFF], c_out * oh * ow
+        _conv_forward(w, conv, layer_patches, a[start:start + m])
+        inv[layer] = _layer_norm_leaky(a[start:start + m], n[start:start + m], h[start:start + m])
+    if n_conv == 0:
         h[:sizes[0]] = x[:sizes[0]]
     n_layers = len(sizes) - 1
     for layer in range(n_layers):
@@ -130,7 +243,7 @@ def forward(w, x, sizes, w_off, b_off, conv, h, h_off, a, n, inv, patches, cn, o
             target[o] = s + w[b_off[layer] + o]
         if layer < n_layers - 1:
             start = h_off[layer + 1]
-            inv[layer + 1] = _layer_norm_leaky(target, n[start:start + n_out], h[start:start + n_out])
+            inv[n_conv + layer] = _layer_norm_leaky(target, n[start:start + n_out], h[start:start + n_out])
         else:
             for o in range(n_out):
                 out[o] = target[o]
@@ -143,19 +256,124 @@ def _decay_add(z, decay, grad):
     return zi, abs(zi)
 
 
+@njit(cache=True, fastmath=FAST, inline="always")
+def _conv_trace(w, z, decay, conv, patches, g, grads):
+    """z <- decay z + dL/dw for one conv layer's weights and biases, given g = dL/d(its outputs);
+    returns the added |z|_1 (float64). ``grads`` is scratch space of at least C_out taps values."""
+    _, _, _, c_out, k, _, oh, ow = _conv_dims(conv)
+    taps, positions = conv[C_IN] * k * k, oh * ow
+    cw, cb = conv[W_OFF], conv[B_OFF]
+    l1 = 0.0
+    for o in range(c_out):
+        plane = g[o * positions:(o + 1) * positions]
+        bias_grad = plane.dtype.type(0.0)
+        for p in range(positions):
+            bias_grad += plane[p]
+        z[cb + o], size = _decay_add(z[cb + o], decay, bias_grad)
+        l1 += size
+        if conv[BY_POSITION]:  # one dot product over positions per weight
+            for t in range(taps):
+                row = patches[t * positions:(t + 1) * positions]
+                s = plane.dtype.type(0.0)
+                for p in range(positions):
+                    s += plane[p] * row[p]
+                z[cw + o * taps + t], size = _decay_add(z[cw + o * taps + t], decay, s)
+                l1 += size
+    if conv[BY_POSITION]:
+        return l1
+    # Each weight row's gradient is a sum of unfolded rows times gradients: four unfolded rows
+    # (kept in L1) per pass over all the weight rows' gradients, two rows of them at a time, then
+    # one pass over the trace.
+    grads = grads[:c_out * taps]
+    grads[:] = 0.0
+    p = 0
+    while p < positions:
+        first_single, block = 0, 1  # what the plain loop below does: outputs from, positions
+        if p + 4 <= positions:
+            r0, r1, r2, r3 = _four_rows(patches, p, taps)
+            o = 0
+            while o + 2 <= c_out:
+                grad_a, grad_b = grads[o * taps:(o + 1) * taps], grads[(o + 1) * taps:(o + 2) * taps]
+                plane_a = g[o * positions + p:o * positions + p + 4]
+                plane_b = g[(o + 1) * positions + p:(o + 1) * positions + p + 4]
+                a0, a1, a2, a3 = plane_a[0], plane_a[1], plane_a[2], plane_a[3]
+                b0, b1, b2, b3 = plane_b[0], plane_b[1], plane_b[2], plane_b[3]
+                for t in range(taps):
+                    x0, x1, x2, x3 = r0[t], r1[t], r2[t], r3[t]
+                    grad_a[t] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3
+                    grad_b[t] += b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3
+                o += 2
+            first_single, block = o, 4  # an odd output left over
+        for q in range(p, p + block):
+            row = patches[q * taps:(q + 1) * taps]
+            for o in range(first_single, c_out):
+                grad = grads[o * taps:(o + 1) * taps]
+                gq = g[o * positions + q]
+                for t in range(taps):
+                    grad[t] += gq * row[t]
+        p += block
+    z_rows = z[cw:cw + c_out * taps]
+    row_l1 = 0.0
+    for i in range(c_out * taps):
+        zi = decay * z_rows[i] + grads[i]
+        z_rows[i] = zi
+        row_l1 += abs(zi)
+    return l1 + row_l1
+
+
+@njit(cache=True, fastmath=FAST, inline="always")
+def _conv_input_grad(w, conv, g, g_in, patch_grad):
+    """g_in = dL/d(the conv's input) given g = dL/d(its outputs): W^T g per position (into the
+    scratch ``patch_grad``), then scatter-added back onto the input (col2im)."""
+    _, _, _, c_out, k, _, oh, ow = _conv_dims(conv)
+    taps, positions = conv[C_IN] * k * k, oh * ow
+    cw = conv[W_OFF]
+    grads = patch_grad[:taps * positions]
+    g_in[:] = 0.0
+    if conv[BY_POSITION]:
+        grads[:] = 0.0
+        for o in range(c_out):
+            plane = g[o * positions:(o + 1) * positions]
+            for t in range(taps):
+                weight = w[cw + o * taps + t]
+                row = grads[t * positions:(t + 1) * positions]
+                for p in range(positions):
+                    row[p] += weight * plane[p]
+    else:  # per position, the sum of weight rows times gradients (four rows per pass)
+        for p in range(positions):
+            row = grads[p * taps:(p + 1) * taps]
+            row[:] = 0.0
+            o = 0
+            while o + 4 <= c_out:
+                w0, w1 = w[cw + o * taps:cw + (o + 1) * taps], w[cw + (o + 1) * taps:cw + (o + 2) * taps]
+                w2, w3 = w[cw + (o + 2) * taps:cw + (o + 3) * taps], w[cw + (o + 3) * taps:cw + (o + 4) * taps]
+                g0, g1 = g[o * positions + p], g[(o + 1) * positions + p]
+                g2, g3 = g[(o + 2) * positions + p], g[(o + 3) * positions + p]
+                for t in range(taps):
+                    row[t] += g0 * w0[t] + g1 * w1[t] + g2 * w2[t] + g3 * w3[t]
+                o += 4
+            for q in range(o, c_out):
+                gq = g[q * positions + p]
+                w_row = w[cw + q * taps:cw + (q + 1) * taps]
+                for t in range(taps):
+                    row[t] += gq * w_row[t]
+    _unfold(g_in, conv, grads, True)
+
+
 @njit(cache=True, fastmath=FAST)
-def accumulate_trace(w, z, decay, g_out, sizes, w_off, b_off, conv, h, h_off, n, inv, patches, cn, g):
-    """z <- decay z + d(g_out . outputs)/dw at the cached state, in one pass over z (g is scratch
-    space). Returns |z|_1 after the update, summed in float64."""
+def accumulate_trace(w, z, decay, g_out, sizes, w_off, b_off, convs, h, h_off, n, inv, patches, g, scratch):
+    """z <- decay z + d(g_out . outputs)/dw at the cached state, in one pass over z (g and scratch
+    are scratch space). Returns |z|_1 after the update, summed in float64."""
     decay = g.dtype.type(decay)  # the activations' precision (see FusedLearner)
     l1 = 0.0
+    n_conv = len(convs)
     n_layers = len(sizes) - 1
     g[h_off[n_layers]:h_off[n_layers] + sizes[n_layers]] = g_out
     for layer in range(n_layers - 1, -1, -1):
         n_in, n_out = sizes[layer], sizes[layer + 1]
         src, dst = h_off[layer], h_off[layer + 1]
         h_in, g_in, g_o = h[src:src + n_in], g[src:src + n_in], g[dst:dst + n_out]
-        backprop = layer > 0 or conv[3] > 0  # the input layer's gradient is not needed
+        backprop = layer > 0 or n_conv > 0  # the input layer's gradient is not needed
         g_in[:] = 0.0
         for o in range(n_out):
             go = g_o[o]
@@ -173,27 +391,18 @@ def accumulate_trace(w, z, decay, g_out, sizes, w_off, b_off, conv, h, h_off, n,
                 for i in range(n_in):
                     g_in[i] += go * w_row[i]
         if layer > 0:
-            _layer_norm_leaky_backward(g_in, n[src:src + n_in], inv[layer])
-    if conv[3] > 0:
-        _, _, _, c_out, _, positions = _conv_dims(conv)
-        cw, cb = conv[5], conv[6]
-        taps = patches.shape[0]
-        m = c_out * positions
-        _layer_norm_leaky_backward(g[:m], cn[:m], inv[0])
-        for o in range(c_out):
-            plane = g[o * positions:(o + 1) * positions]
-            bias_grad = plane.dtype.type(0.0)
-            for p in range(positions):
-                bias_grad += plane[p]
-            z[cb + o], size = _decay_add(z[cb + o], decay, bias_grad)
-            l1 += size
-            for t in range(taps):
-                row = patches[t]
-                s = plane.dtype.type(0.0)
-                for p in range(positions):
-                    s += plane[p] * row[p]
-                z[cw + o * taps + t], size = _decay_add(z[cw + o * taps + t], decay, s)
-                l1 += size
+            _layer_norm_leaky_backward(g_in, n[src:src + n_in], inv[n_conv + layer - 1])
+    for layer in range(n_conv - 1, -1, -1):
+        conv = convs[layer]
+        c_in, height, width, c_out, k, _, oh, ow = _conv_dims(conv)
+        start, m = conv[OUT_OFF], c_out * oh * ow
+        g_o = g[start:start + m]
+        _layer_norm_leaky_backward(g_o, n[start:start + m], inv[layer])
+        layer_patches = patches[conv[PATCH_OFF]:conv[PATCH_OFF] + c_in * k * k * oh * ow]
+        l1 += _conv_trace(w, z, decay, conv, layer_patches, g_o, scratch)
+        if layer > 0:  # the first layer's input gradient is not needed
+            before = convs[layer - 1, OUT_OFF]
+            _conv_input_grad(w, conv, g_o, g[before:before + c_in * height * width], scratch)
     return l1
 
 

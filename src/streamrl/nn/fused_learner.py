@@ -1,5 +1,5 @@
 """The compiled implementation of :class:`~streamrl.nn.learner.Learner` for the standard networks
-(MLPs and the MinAtar CNN): no torch, no allocation per step, float32 weights and traces."""
+(MLPs, the MinAtar CNN and the Atari CNN): no torch, no allocation per step, float32 weights and traces."""
 
 from __future__ import annotations
 
@@ -8,25 +8,53 @@ import numpy as np
 from streamrl.nn import fused
 from streamrl.nn.init import sparse_uniform
 from streamrl.nn.learner import Learner, UpdateInfo
-from streamrl.nn.networks import NetworkSpec
+from streamrl.nn.networks import CNN_LAYERS, NetworkSpec
 
-FUSED_KINDS = ("mlp", "minatar_cnn")
+FUSED_KINDS = ("mlp", "minatar_cnn", "atari_cnn")
+
+
+def conv_layout(input_shape: tuple[int, ...], layers: list[tuple[int, int, int]], first_offset: int
+                ) -> tuple[np.ndarray, list[tuple[int, ...]], int, int, int]:
+    """The ``convs`` layout array (see streamrl.nn.fused) of a chain of conv layers on an input
+    of shape (C, H, W), with the layers' weights from ``first_offset`` in ``w``.
+
+    Returns (convs, parameter shapes, number of values they output, of patches, of scratch)."""
+    convs = np.zeros((len(layers), fused.CONV_COLUMNS), dtype=np.int64)
+    shapes: list[tuple[int, ...]] = []
+    channels, height, width = input_shape
+    offset, n_values, n_patches, n_scratch = first_offset, 0, 0, 1
+    for index, (c_out, k, stride) in enumerate(layers):
+        row = convs[index]
+        if height < k or width < k:
+            raise ValueError(f"conv layer {index + 1} ({k}x{k}) does not fit its {height}x{width} input: the network "
+                             f"needs larger inputs than {tuple(input_shape)}")
+        oh, ow = (height - k) // stride + 1, (width - k) // stride + 1
+        taps, positions = channels * k * k, oh * ow
+        row[:fused.W_OFF] = channels, height, width, c_out, k, stride
+        row[fused.W_OFF], row[fused.B_OFF] = offset, offset + c_out * taps
+        row[fused.OUT_OFF], row[fused.PATCH_OFF] = n_values, n_patches
+        row[fused.BY_POSITION] = positions > taps  # see streamrl.nn.fused
+        shapes += [(c_out, channels, k, k), (c_out,)]
+        offset += c_out * taps + c_out
+        n_values += c_out * positions
+        n_patches += taps * positions
+        # scratch: the layer's weight gradient; for every layer but the first, its input's W^T g too
+        n_scratch = max(n_scratch, c_out * taps, 0 if index == 0 else taps * positions)
+        channels, height, width = c_out, oh, ow
+    return convs, shapes, n_values, n_patches, n_scratch
 
 
 class _Cache:
     """Activations of one forward pass."""
 
-    def __init__(self, n_inputs: int, n_hidden_values: int, n_layers: int, conv: np.ndarray, n_outputs: int,
+    def __init__(self, n_inputs: int, n_values: int, n_normalized: int, n_patches: int, n_outputs: int,
                  dtype: type) -> None:
-        taps, positions = int(conv[0] * conv[4] ** 2), int((conv[1] - conv[4] + 1) * (conv[2] - conv[4] + 1))
-        conv_values = int(conv[3]) * positions
         self.x = np.zeros(n_inputs, dtype=np.float32)  # a copy: the caller may reuse its array
-        self.h = np.zeros(n_hidden_values, dtype=dtype)
-        self.a = np.zeros(max(n_hidden_values, conv_values), dtype=dtype)
-        self.n = np.zeros(n_hidden_values, dtype=dtype)
-        self.patches = np.zeros((taps, positions) if conv[3] else (0, 0), dtype=dtype)
-        self.cn = np.zeros(max(conv_values, 1), dtype=dtype)
-        self.inv = np.zeros(n_layers + 1)
+        self.h = np.zeros(n_values, dtype=dtype)
+        self.a = np.zeros(n_values, dtype=dtype)
+        self.n = np.zeros(n_values, dtype=dtype)
+        self.patches = np.zeros(n_patches, dtype=dtype)
+        self.inv = np.zeros(max(n_normalized, 1))
         self.out = np.zeros(n_outputs)
 
 
@@ -43,28 +71,27 @@ class FusedLearner(Learner):
         self.optimizer, self.lr, self.kappa, self.beta2, self.eps = optimizer, lr, kappa, beta2, eps
         self.decay = gamma * lamda
         self.t = 0  # AdaptiveObGD's update count
-        shapes: list[tuple[int, ...]] = []  # parameter shapes, in the torch module's order
-        conv = np.zeros(7, dtype=np.int64)
-        if spec.kind == "minatar_cnn":
-            c_in, height, width = spec.input_shape
-            conv[:5] = (c_in, height, width, 16, 3)
-            shapes += [(16, c_in, 3, 3), (16,)]
-            sizes = [16 * (height - 2) * (width - 2), 128]
+        if spec.kind in CNN_LAYERS:  # conv chain -> flatten -> one hidden layer -> out
+            layers, dense = CNN_LAYERS[spec.kind]
+            convs, shapes, conv_values, n_patches, n_scratch = conv_layout(spec.input_shape, layers, 0)
+            mlp_start = int(convs[-1, fused.OUT_OFF])  # the MLP's input is the last conv's output
+            sizes = [conv_values - mlp_start, dense]
         else:
+            convs, shapes, n_patches, n_scratch = np.zeros((0, fused.CONV_COLUMNS), dtype=np.int64), [], 0, 1
             sizes = [int(np.prod(spec.input_shape)), *spec.hidden]
+            mlp_start = 0
         sizes.append(spec.n_outputs)
         for n_in, n_out in zip(sizes[:-1], sizes[1:]):
             shapes += [(n_out, n_in), (n_out,)]
-        self.shapes = shapes
+        self.shapes = shapes  # parameter shapes, in the torch module's order
         offsets = np.cumsum([0] + [int(np.prod(s)) for s in shapes])
         self.offsets = offsets
-        first_linear = 2 if conv[3] else 0
-        conv[5:] = offsets[0], offsets[1]
-        self.conv = conv
+        first_linear = 2 * len(convs)
+        self.convs = convs
         self.sizes = np.array(sizes, dtype=np.int64)
         self.w_off = np.array(offsets[first_linear:-1:2], dtype=np.int64)
         self.b_off = np.array(offsets[first_linear + 1::2], dtype=np.int64)
-        self.h_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.h_off = (mlp_start + np.concatenate([[0], np.cumsum(sizes)])).astype(np.int64)
         self.w = np.zeros(offsets[-1], dtype=np.float32)
         for shape, start in zip(shapes[0::2], offsets[0::2]):  # sparse weights, zero biases
             self.w[start:start + int(np.prod(shape))] = sparse_uniform(shape, sparsity, rng).ravel()
@@ -73,12 +100,14 @@ class FusedLearner(Learner):
         self._zhat = np.zeros_like(self.w) if optimizer == "adaptive" else np.zeros(0, dtype=np.float32)
         n_values = int(self.h_off[-1])
         n_inputs = int(np.prod(spec.input_shape))
-        # Activations: float32 for the CNN (speed: 131k weights), float64 for the small MLPs, whose
-        # first layer starts at zero and whose layer norm then amplifies rounding.
-        dtype = np.float32 if conv[3] else np.float64
-        self._train, self._eval = (_Cache(n_inputs, n_values, len(sizes), conv, spec.n_outputs, dtype)
+        n_normalized = len(convs) + len(sizes) - 2
+        # Activations: float32 for the CNNs (speed: 131k weights for MinAtar), float64 for the small
+        # MLPs, whose first layer starts at zero and whose layer norm then amplifies rounding.
+        dtype = np.float32 if len(convs) else np.float64
+        self._train, self._eval = (_Cache(n_inputs, n_values, n_normalized, n_patches, spec.n_outputs, dtype)
                                    for _ in range(2))
         self._grad = np.zeros(n_values, dtype=dtype)
+        self._scratch = np.zeros(n_scratch, dtype=dtype)
         self._ready = False
 
     def _run(self, x: np.ndarray, cache: _Cache) -> np.ndarray:
@@ -86,8 +115,8 @@ class FusedLearner(Learner):
         if x.size != cache.x.size:
             raise ValueError(f"input has {x.size} values, this network takes {cache.x.size} ({self.spec.input_shape})")
         cache.x[:] = x if x.ndim == 1 else x.reshape(-1)
-        fused.forward(self.w, cache.x, self.sizes, self.w_off, self.b_off, self.conv, cache.h, self.h_off, cache.a,
-                      cache.n, cache.inv, cache.patches, cache.cn, cache.out)
+        fused.forward(self.w, cache.x, self.sizes, self.w_off, self.b_off, self.convs, cache.h, self.h_off, cache.a,
+                      cache.n, cache.inv, cache.patches, cache.out)
         return cache.out.copy()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -105,7 +134,7 @@ class FusedLearner(Learner):
             raise ValueError(f"grad_out has shape {grad_out.shape}; this network has {self.n_outputs} outputs")
         c = self._train
         l1 = fused.accumulate_trace(self.w, self.z, self.decay, grad_out, self.sizes, self.w_off, self.b_off,
-                                    self.conv, c.h, self.h_off, c.n, c.inv, c.patches, c.cn, self._grad)
+                                    self.convs, c.h, self.h_off, c.n, c.inv, c.patches, self._grad, self._scratch)
         if self.optimizer == "adaptive":
             self.t += 1
             step = fused.adaptive_obgd_step(self.w, self.z, self.v, self.t, float(delta), self.lr, self.kappa,

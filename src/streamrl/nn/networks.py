@@ -14,6 +14,10 @@ import numpy as np
 from streamrl.nn.init import default_uniform, sparse_uniform
 
 NETWORK_KINDS = ("mlp", "minatar_cnn", "atari_cnn")
+# The CNNs (STREAM_X.md, "Networks"): (C_out, kernel, stride) of each conv layer, no padding, then
+# the width of the one hidden dense layer before the output layer.
+CNN_LAYERS = {"minatar_cnn": ([(16, 3, 1)], 128),
+              "atari_cnn": ([(32, 8, 5), (64, 4, 3), (64, 3, 2)], 256)}
 
 
 @dataclass(frozen=True)
@@ -54,21 +58,17 @@ def build_torch_network(spec: NetworkSpec, sparsity: float = 0.9, rng: np.random
         for h in spec.hidden:
             layers += hidden_block(nn.Linear(width, h))
             width = h
-    elif spec.kind == "minatar_cnn":  # Conv(C->16, 3x3) -> 1024 -> 128 -> out
-        channels, height, width_px = spec.input_shape
-        layers += hidden_block(nn.Conv2d(channels, 16, 3, stride=1))
-        width = 16 * (height - 2) * (width_px - 2)
-        layers += [nn.Flatten(), *hidden_block(nn.Linear(width, 128))]
-        width = 128
-    else:  # atari_cnn: Conv(4->32,8,s5) -> Conv(32->64,4,s3) -> Conv(64->64,3,s2) -> 256 -> 256 -> out
+    else:  # minatar_cnn: Conv(C->16, 3x3) -> 1024 -> 128 -> out; atari_cnn: Conv(4->32, 8, s5) ->
+        # Conv(32->64, 4, s3) -> Conv(64->64, 3, s2) -> 256 -> 256 -> out
+        convs, dense = CNN_LAYERS[spec.kind]
         channels = spec.input_shape[0]
-        layers += hidden_block(nn.Conv2d(channels, 32, 8, stride=5))
-        layers += hidden_block(nn.Conv2d(32, 64, 4, stride=3))
-        layers += hidden_block(nn.Conv2d(64, 64, 3, stride=2))
+        for c_out, k, stride in convs:
+            layers += hidden_block(nn.Conv2d(channels, c_out, k, stride=stride))
+            channels = c_out
         with torch.no_grad():
             width = int(nn.Sequential(*layers)(torch.zeros(1, *spec.input_shape)).numel())
-        layers += [nn.Flatten(), *hidden_block(nn.Linear(width, 256))]
-        width = 256
+        layers += [nn.Flatten(), *hidden_block(nn.Linear(width, dense))]
+        width = dense
     layers.append(nn.Linear(width, spec.n_outputs))
     network = nn.Sequential(*layers)
     rng = rng if rng is not None else np.random.default_rng()

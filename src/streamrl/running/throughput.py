@@ -9,10 +9,9 @@ repeat each in a rotating order, so a slow moment of the machine lands on all th
 on one. Each repeat builds a fresh agent (seed = repeat), warms up for 100 steps, then times
 ``steps`` steps of act -> env.step -> observe. The table gives medians over the repeats, the
 ratios fused/torch and fused/env-only as medians of the per-repeat ratios, the p50 / p99 latency
-of one act + observe on the fused backend (on torch for Atari, which has no fused network), and
-each worker's peak resident memory (the fused worker never imports torch). Absolute numbers
-depend on the machine and on what else it is doing; the ratios measured in the same run are the
-comparable part.
+of one act + observe on the fused backend, and each worker's peak resident memory (the fused
+worker never imports torch). Absolute numbers depend on the machine and on what else it is doing;
+the ratios measured in the same run are the comparable part.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ WORKLOADS = [("q", "CartPole-v1"), ("sarsa", "CartPole-v1"), ("ac", "CartPole-v1
              ("q", "MinAtar/Breakout-v1"), ("ac", "MinAtar/Breakout-v1"), ("ac", "HalfCheetah-v5"),
              ("td", "HalfCheetah-v5"), ("q", "BreakoutNoFrameskip-v4")]
 KINDS = ("env", "torch", "fused")
-TORCH_ONLY_DOMAINS = ("atari",)  # no fused network there: the row has env-only and torch
 
 
 def env_only_run(env_id: str, steps: int, seed: int) -> tuple[float, np.ndarray]:
@@ -82,28 +80,20 @@ def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> N
         connection.send((rate, latencies, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
-def kinds_for(env_id: str) -> tuple[str, ...]:
-    """What is measured on ``env_id``: env-only, torch and fused, or no fused where it has no network."""
-    from streamrl.envs.make import domain_of
-
-    return KINDS[:2] if domain_of(env_id) in TORCH_ONLY_DOMAINS else KINDS
-
-
 def measure(algorithm: str, env_id: str, steps: int, repeats: int) -> dict[str, dict]:
     """Per kind: the steps/s of every repeat, the latencies, and the worker's peak memory."""
     context = mp.get_context("spawn")  # a clean interpreter each: peak memory is the worker's own
-    kinds = kinds_for(env_id)
     workers = {}
-    for kind in kinds:
+    for kind in KINDS:
         parent, child = context.Pipe()
         process = context.Process(target=_worker, args=(child, kind, algorithm, env_id, steps), daemon=True)
         process.start()
         workers[kind] = (parent, process)
-    results = {kind: {"rates": [], "latencies": [], "peak_mb": 0.0} for kind in kinds}
+    results = {kind: {"rates": [], "latencies": [], "peak_mb": 0.0} for kind in KINDS}
     try:
         for repeat in range(repeats):
-            for i in range(len(kinds)):
-                kind = kinds[(repeat + i) % len(kinds)]  # rotate who goes first
+            for i in range(len(KINDS)):
+                kind = KINDS[(repeat + i) % len(KINDS)]  # rotate who goes first
                 parent, _ = workers[kind]
                 parent.send(repeat)
                 answer = parent.recv()
@@ -141,23 +131,16 @@ def main(argv: list[str] | None = None) -> None:
           f"(env only: {args.steps * 5}); peak memory of each worker process in MB")
     print(f"{'algorithm':<6} {'environment':<22} {'env only':>9} {'torch':>7} {'fused':>7} {'fused/torch':>11} "
           f"{'fused/env':>9} {'p50 us':>7} {'p99 us':>7} {'MB torch':>8} {'MB fused':>8}")
-    torch_only = False
     for algorithm, env_id in workloads:
         r = measure(algorithm, env_id, args.steps, args.repeats)
         rates = {kind: statistics.median(r[kind]["rates"]) for kind in r}
-        if "fused" in r:
-            over_torch = statistics.median(f / t for f, t in zip(r["fused"]["rates"], r["torch"]["rates"]))
-            over_env = statistics.median(f / e for f, e in zip(r["fused"]["rates"], r["env"]["rates"]))
-            fused = (f"{rates['fused']:>7,.0f} {over_torch:>11.1f} {over_env:>9.2f}", f"{r['fused']['peak_mb']:>8.0f}")
-        else:  # torch only: its latencies, marked
-            fused = (f"{'-':>7} {'-':>11} {'-':>9}", f"{'-':>8}")
-            torch_only = True
-        latencies = np.concatenate(r["fused" if "fused" in r else "torch"]["latencies"]) * 1e6
-        print(f"{algorithm:<6} {env_id:<22} {rates['env']:>9,.0f} {rates['torch']:>7,.0f} {fused[0]} "
-              f"{np.percentile(latencies, 50):>7.0f} {np.percentile(latencies, 99):>7.0f} "
-              f"{r['torch']['peak_mb']:>8.0f} {fused[1]}", flush=True)
-    if torch_only:
-        print("rows without a fused network (Atari): p50 and p99 are the torch backend's")
+        over_torch = statistics.median(f / t for f, t in zip(r["fused"]["rates"], r["torch"]["rates"]))
+        over_env = statistics.median(f / e for f, e in zip(r["fused"]["rates"], r["env"]["rates"]))
+        latencies = np.concatenate(r["fused"]["latencies"]) * 1e6
+        print(f"{algorithm:<6} {env_id:<22} {rates['env']:>9,.0f} {rates['torch']:>7,.0f} {rates['fused']:>7,.0f} "
+              f"{over_torch:>11.1f} {over_env:>9.2f} {np.percentile(latencies, 50):>7.0f} "
+              f"{np.percentile(latencies, 99):>7.0f} {r['torch']['peak_mb']:>8.0f} {r['fused']['peak_mb']:>8.0f}",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,87 @@
+"""The fused strided convolution against NumPy loops written out from the definition, in both of
+its layouts (one unfolded row per tap, one per position): outputs, the weight and bias gradient
+(as the trace after one step from zero with no decay) and the input gradient."""
+
+import numpy as np
+import pytest
+
+from streamrl.nn import fused
+from streamrl.nn.fused_learner import FusedLearner, conv_layout
+from streamrl.nn.networks import NetworkSpec
+
+# 6 positions and 5 outputs: the kernels' passes over four rows at a time and their remainders
+C_IN, HEIGHT, WIDTH, C_OUT, K, STRIDE = 2, 5, 8, 5, 3, 2
+OH, OW = 2, 3  # (5 - 3) // 2 + 1, (8 - 3) // 2 + 1: no padding, the last column is never read
+
+
+def reference_conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    out = np.zeros((C_OUT, OH, OW))
+    for o in range(C_OUT):
+        for i in range(OH):
+            for j in range(OW):
+                out[o, i, j] = bias[o]
+                for c in range(C_IN):
+                    for ki in range(K):
+                        for kj in range(K):
+                            out[o, i, j] += weight[o, c, ki, kj] * x[c, i * STRIDE + ki, j * STRIDE + kj]
+    return out
+
+
+def reference_grads(x: np.ndarray, weight: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """d(g . conv(x))/d(weight, bias, x)."""
+    grad_w, grad_x = np.zeros_like(weight, dtype=np.float64), np.zeros_like(x, dtype=np.float64)
+    for o in range(C_OUT):
+        for i in range(OH):
+            for j in range(OW):
+                for c in range(C_IN):
+                    for ki in range(K):
+                        for kj in range(K):
+                            grad_w[o, c, ki, kj] += g[o, i, j] * x[c, i * STRIDE + ki, j * STRIDE + kj]
+                            grad_x[c, i * STRIDE + ki, j * STRIDE + kj] += g[o, i, j] * weight[o, c, ki, kj]
+    return grad_w, g.sum(axis=(1, 2)), grad_x
+
+
+@pytest.mark.parametrize("by_position", [False, True], ids=["rows-per-position", "rows-per-tap"])
+def test_strided_conv_matches_numpy_loops(by_position):
+    convs, shapes, n_values, n_patches, n_scratch = conv_layout((C_IN, HEIGHT, WIDTH), [(C_OUT, K, STRIDE)], 0)
+    assert shapes == [(C_OUT, C_IN, K, K), (C_OUT,)] and n_values == C_OUT * OH * OW
+    assert n_patches == C_IN * K * K * OH * OW and convs[0, fused.BY_POSITION] == 0  # 6 positions < 18 taps
+    convs[0, fused.BY_POSITION] = by_position
+    conv = convs[0]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(C_IN, HEIGHT, WIDTH)).astype(np.float32)
+    weight = rng.normal(size=shapes[0]).astype(np.float32)
+    bias = rng.normal(size=C_OUT).astype(np.float32)
+    w = np.concatenate([weight.ravel(), bias])
+    patches = np.zeros(n_patches, dtype=np.float32)
+    if by_position:
+        fused._unfold_by_position(x.ravel(), conv, patches, False)
+    else:
+        fused._unfold_by_tap(x.ravel(), conv, patches, False)
+    out = np.zeros(n_values, dtype=np.float32)
+    fused._conv_forward(w, conv, patches, out)
+    np.testing.assert_allclose(out.reshape(C_OUT, OH, OW), reference_conv(x, weight, bias), rtol=1e-5, atol=1e-5)
+
+    g = rng.normal(size=(C_OUT, OH, OW)).astype(np.float32)
+    z = np.zeros_like(w)
+    scratch = np.zeros(max(n_scratch, n_patches), dtype=np.float32)
+    l1 = fused._conv_trace(w, z, np.float32(0.0), conv, patches, g.ravel(), scratch)  # z = the gradient
+    grad_w, grad_b, grad_x = reference_grads(x, weight, g)
+    np.testing.assert_allclose(z[:weight.size].reshape(weight.shape), grad_w, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(z[weight.size:], grad_b, rtol=1e-5, atol=1e-5)
+    assert l1 == pytest.approx(np.abs(grad_w).sum() + np.abs(grad_b).sum(), rel=1e-5)
+    g_in = np.full(C_IN * HEIGHT * WIDTH, np.nan, dtype=np.float32)  # every value is overwritten
+    fused._conv_input_grad(w, conv, g.ravel(), g_in, scratch)
+    np.testing.assert_allclose(g_in.reshape(x.shape), grad_x, rtol=1e-5, atol=1e-5)
+    assert not g_in.reshape(x.shape)[:, :, -1].any()  # the unread column gets no gradient
+
+
+def test_atari_cnn_layout_and_too_small_input():
+    learner = FusedLearner(NetworkSpec("atari_cnn", (4, 84, 84), 6), rng=np.random.default_rng(0))
+    # 84x84 -> 16x16 (k 8, s 5) -> 5x5 (k 4, s 3) -> 2x2 (k 3, s 2), then 256 -> 256 -> 6
+    assert [p.shape for p in learner.parameters()] == [(32, 4, 8, 8), (32,), (64, 32, 4, 4), (64,), (64, 64, 3, 3),
+                                                       (64,), (256, 256), (256,), (6, 256), (6,)]
+    assert learner.convs[:, fused.BY_POSITION].tolist() == [0, 0, 0]  # 256 positions of 256 taps, 25 of 512, 4 of 576
+    with pytest.raises(ValueError, match=r"conv layer 2 \(4x4\) does not fit its 3x3 input: the network needs larger "
+                                         r"inputs than \(4, 20, 20\)"):
+        FusedLearner(NetworkSpec("atari_cnn", (4, 20, 20), 6))
