@@ -351,3 +351,18 @@ def test_folders_inside_the_working_directory_are_named_relative_to_it(results, 
     text = (tmp_path / "report" / "report.md").read_text()
     assert f"- {results.name}/runs/unfinished: no episodes.csv (the run has not finished)" in text
     assert str(results.parent) not in text
+
+
+def test_runs_ten_times_shorter_get_a_panel_cut_at_their_budget():
+    from streamrl.experiments.report import truncated, zoom_budget
+
+    assert zoom_budget([2_000_000, 50_000, 2_000]) == 50_000  # the longest of the short budgets
+    assert zoom_budget([2_000_000, 200_000]) == 200_000 and zoom_budget([2_000_000, 200_001]) is None
+    long_run = (np.array([100, 1_500, 40_000]), np.array([1.0, 2.0, 3.0]), 2_000_000)
+    late_run = (np.array([3_000]), np.array([5.0]), 2_000_000)  # no episode by step 2,000
+    short_run = (np.array([900, 2_000]), np.array([4.0, 6.0]), 2_000)
+    cut = truncated({"ac": [long_run, late_run], "sac1": [short_run], "late": [late_run]}, 2_000)
+    assert list(cut) == ["ac", "sac1"]  # a method with no episode by then has nothing to draw
+    (ends, returns, budget), = cut["ac"]
+    assert ends.tolist() == [100, 1_500] and returns.tolist() == [1.0, 2.0] and budget == 2_000
+    assert cut["sac1"][0][2] == 2_000 and cut["sac1"][0][0].tolist() == [900, 2_000]

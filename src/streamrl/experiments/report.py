@@ -422,6 +422,21 @@ def compute_statistics(paths: Sequence[Path], reps: int = DEFAULT_REPS) -> Stati
 
 
 FINALS_FILE = "final_returns.csv"
+ZOOM_RATIO = 10  # budgets this many times shorter than the longest get a panel of their own
+
+
+def zoom_budget(budgets: list[int]) -> int | None:
+    """The longest budget at least ZOOM_RATIO times shorter than the longest one, if any."""
+    short = [b for b in budgets if b * ZOOM_RATIO <= max(budgets)]
+    return max(short) if short else None
+
+
+def truncated(methods: dict[str, list[SeedRun]], steps: int) -> dict[str, list[SeedRun]]:
+    """Every run cut at ``steps``: its episodes that ended by then, its budget at most ``steps``."""
+    cut = {method: [(ends[ends <= steps], returns[ends <= steps], min(total, steps))
+                    for ends, returns, total in members if (ends <= steps).any()]
+           for method, members in methods.items()}
+    return {method: members for method, members in cut.items() if members}
 
 
 def write_finals(stats: Statistics, path: Path) -> None:
@@ -444,14 +459,20 @@ def write_report(paths: Sequence[Path], out: Path, reps: int = DEFAULT_REPS) -> 
     out.mkdir(parents=True, exist_ok=True)
     curve_files = {}
     colors = {method: f"C{i}" for i, method in enumerate(sorted(stats.scores))}
+    def band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return bootstrap_mean_interval(curves, stats.reps)
+
     for env in sorted({env for _, env in stats.groups}):
         methods: dict[str, list[SeedRun]] = {method: [(r.episode_ends, r.returns, r.steps) for r in members]
                                              for (method, e), members in stats.groups.items() if e == env}
-        fig = Figure(figsize=(7, 4.5))
         references = {method: (paper[0], f"paper: {paper[2]} ({paper[1]}), final")
                       for method in methods if (paper := published(method, env))}
-        draw_curves(fig.subplots(), env, methods, lambda curves: bootstrap_mean_interval(curves, stats.reps), colors,
-                    references)
+        zoom = zoom_budget([total for members in methods.values() for _, _, total in members])
+        fig = Figure(figsize=(13, 4.5) if zoom else (7, 4.5))
+        axes = fig.subplots(1, 2 if zoom else 1, squeeze=False)[0]
+        draw_curves(axes[0], env, methods, band, colors, references)
+        if zoom:  # the short runs (slow baselines) are a sliver of the long ones' axis: their own panel
+            draw_curves(axes[1], f"{env}: the first {zoom:,} steps", truncated(methods, zoom), band, colors)
         curve_files[env] = f"curves-{re.sub(r'[^A-Za-z0-9._-]+', '_', env)}.png"
         save_figure(fig, out / curve_files[env])
     for old in out.glob("curves-*.png"):  # figures of envs an earlier report had and this one has not
