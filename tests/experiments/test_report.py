@@ -238,6 +238,7 @@ def test_markdown_tables_and_figures(report, results):
     assert ("| ac-classic | 1 (seed 0) | non-finite reward nan at step 6; the agent diverged before that "
             "(non-finite weights in actor), so its action was not a number | 0 (classic) |") in walker
     assert "ac-classic-Hopper-v5-s0" not in text  # in the table, not among the folders left out
+    assert "different numbers of steps" not in text  # every method here has the same budget
     rows = list(csv.DictReader((out / "final_returns.csv").open()))
     assert len(rows) == 24 and rows[0].keys() == {"method", "env_id", "seed", "steps", "final_return", "episodes",
                                                   "wall_time_s"}
@@ -366,3 +367,15 @@ def test_runs_ten_times_shorter_get_a_panel_cut_at_their_budget():
     (ends, returns, budget), = cut["ac"]
     assert ends.tolist() == [100, 1_500] and returns.tolist() == [1.0, 2.0] and budget == 2_000
     assert cut["sac1"][0][2] == 2_000 and cut["sac1"][0][0].tolist() == [900, 2_000]
+
+
+def test_methods_with_different_budgets_are_said_to_be_scored_at_their_own(tmp_path):
+    for method, budget in (("ac", 1000), ("sac1", 100)):
+        for seed in (0, 1):
+            write_run(tmp_path / "runs" / f"{method}-{seed}", {"algorithm": method, "env_id": "Hopper-v5",
+                                                              "steps": budget, "seed": seed},
+                      [(budget // 2, 10.0 + seed), (budget, 20.0 + seed)])
+    write_report([tmp_path / "runs"], tmp_path / "report", reps=REPS)
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert ("**The methods ran for different numbers of steps** (ac: 1,000; sac1: 100): each is scored at the end "
+            "of its own budget, so these statistics do not compare methods at equal experience.") in text

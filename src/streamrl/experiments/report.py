@@ -599,6 +599,13 @@ def _failed_table(stats: Statistics, env: str, row: str | None) -> list[str]:
 def _aggregate_markdown(stats: Statistics, methods: list[str], iqm_file: str) -> list[str]:
     lines = ["## Across environments", "",
              "Each run's final return is normalised per environment so that environments can be pooled:", ""]
+    budgets = {method: sorted({r.steps for (m, _), members in stats.groups.items() if m == method for r in members})
+               for method in methods}
+    if len({tuple(b) for b in budgets.values()}) > 1:
+        lines[2:2] = [f"**The methods ran for different numbers of steps** "
+                      f"({'; '.join(f'{m}: ' + ', '.join(f'{b:,}' for b in budgets[m]) for m in methods)}): "
+                      "each is scored at the end of its own budget, so these statistics do not compare methods "
+                      "at equal experience.", ""]
     lines += _table(["environment", "normalised score"],
                     [[env, stats.normalisers[env].how] for env in sorted(stats.normalisers)])
     lines += ["### Interquartile mean", "", f"![IQM of normalised final returns]({iqm_file})", "",
