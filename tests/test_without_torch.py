@@ -10,6 +10,8 @@ sys.modules["torch"] = None  # any "import torch" now raises ImportError
 from streamrl import StreamAC, StreamQ, make_env
 StreamQ(make_env("CartPole-v1", seed=0), seed=0).learn(200)
 StreamAC(make_env("Pendulum-v1", seed=0), seed=0).learn(200)
+StreamQ(make_env("MinAtar/Breakout-v1", seed=0), seed=0).learn(100)
+StreamQ(make_env("BreakoutNoFrameskip-v4", seed=0), seed=0).learn(50)  # the Atari CNN is fused too
 try:
     StreamQ(make_env("CartPole-v1"), backend="torch")
 except ImportError as e:
