@@ -3,6 +3,7 @@ stream-x agent, and the batch-size-1 versions checked on the SB3 models themselv
 
 import csv
 import json
+import tempfile
 
 import pytest
 
@@ -81,6 +82,17 @@ def test_same_seed_same_episodes(tmp_path):
         baseline_run("dqn1", "CartPole-v1", 200, 7, tmp_path / name, progress=False, tensorboard=False)
         logs.append((tmp_path / name / "episodes.csv").read_bytes())
     assert logs[0] == logs[1] and logs[0].count(b"\n") > 5
+
+
+def test_a_run_leaves_nothing_in_the_temp_dir(tmp_path, monkeypatch):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where SB3's default logger makes its folders
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)
+    baseline_run("ppo", "CartPole-v1", 64, 0, tmp_path / "run", {"n_steps": 32, "batch_size": 16}, progress=False,
+                 tensorboard=False)
+    assert (tmp_path / "run" / "episodes.csv").exists()
+    assert [p.name for p in temp.iterdir() if p.name.startswith("SB3-")] == []  # (torch keeps its own caches there)
 
 
 def test_resume_is_refused_with_the_way_to_restart(tmp_path):

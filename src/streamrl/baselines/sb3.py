@@ -88,6 +88,11 @@ def make_baseline_model(algorithm: str, env_id: str, seed: int, options: dict[st
     except (TypeError, AssertionError, ValueError) as e:  # SB3 checks its own arguments
         venv.close()
         raise ValueError(f"bad {algorithm} option ({e}); check the --set values") from None
+    # SB3's default logger makes an empty folder in the temp dir on every learn(); the run folder
+    # is the log here
+    from stable_baselines3.common.logger import Logger
+
+    model.set_logger(Logger(folder=None, output_formats=[]))
     return model, {**hyperparameters, "vec_normalize": bool(vec_normalize), "policy": policy,
                    "device": str(model.device)}
 
