@@ -31,6 +31,24 @@ def test_observation_normalizer_uses_stats_including_current():
     assert norm(np.array([4.0]))[0] == pytest.approx(1 / np.sqrt(2 + 1e-8), rel=1e-12)  # mean 3, var 2
 
 
+def test_boolean_frames_by_hand_and_as_their_float_values():
+    """MinAtar frames are booleans: the compiled loops read them as 0 and 1, with no float copy."""
+    frames = [np.array([True, False]), np.array([True, True]), np.array([False, True])]
+    norm = ObservationNormalizer((2,))
+    assert norm(frames[0]).tolist() == [0.0, 0.0]  # x = mean, var 1
+    assert norm(frames[1]).tolist() == [0.0, 0.5 / np.sqrt(0.5 + 1e-8)]  # mean [1, .5], var [0, .5]
+    # mean [2/3, 2/3], var [1/3, 1/3]: (0 - 2/3) / sqrt(1/3 + 1e-8), (1 - 2/3) / sqrt(1/3 + 1e-8)
+    assert norm(frames[2]) == pytest.approx([-2 / 3 / np.sqrt(1 / 3 + 1e-8), 1 / 3 / np.sqrt(1 / 3 + 1e-8)],
+                                            rel=1e-12)
+    as_float = ObservationNormalizer((2,))
+    for frame in frames:
+        as_float(frame.astype(np.float64))
+    assert norm.stats.count == as_float.stats.count == 3
+    for key, value in norm.stats.state_dict().items():
+        assert np.array_equal(value, as_float.stats.state_dict()[key]), key
+    assert np.array_equal(norm(frames[0], update=False), as_float(frames[0].astype(np.float64), update=False))
+
+
 def test_reward_scaling_across_episode_boundary():
     scaler = RewardScaler(gamma=0.5)
     # u1 = 1 -> stats {1}, var 1
@@ -102,3 +120,17 @@ def test_a_float64_frame_stack_from_an_older_agent_file_gives_the_same_states():
         loaded.load_state_dict(saved)
         resumed = [loaded.step(frame, 0.0, False, False)[0] for frame in frames[2:]]
         assert all(np.array_equal(a, b) for a, b in zip(resumed, uninterrupted))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_all_finite_finds_nan_and_inf_anywhere(dtype):
+    from streamrl.envs.normalization import all_finite
+
+    x = np.zeros((3, 2), dtype=dtype)
+    assert all_finite(x) and all_finite(np.full(4, np.finfo(dtype).max, dtype=dtype))  # its sum overflows
+    for bad in (np.nan, np.inf, -np.inf):
+        for index in ((0, 0), (2, 1)):
+            y = x.copy()
+            y[index] = bad
+            assert not all_finite(y) and not all_finite(y.T)  # (a transposed view too)
+    assert all_finite(np.array([1, 2], dtype=np.int64)) and all_finite(np.array([True]))

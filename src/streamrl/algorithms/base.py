@@ -18,6 +18,7 @@ import numpy as np
 
 from streamrl.algorithms.techniques import apply_preprocessing_switches, check_switch
 from streamrl.envs.make import DOMAINS, domain_of, preprocessing_for, require
+from streamrl.envs.normalization import all_finite
 from streamrl.envs.preprocessing import PreprocessingConfig, Preprocessor
 from streamrl.nn.learner import Learner
 from streamrl.nn.networks import NetworkSpec
@@ -287,7 +288,7 @@ class StreamAgent(ABC):
             first = "act(obs)" if self.needs_action else "reset(obs) or act(obs)"
             raise RuntimeError(f"call {first} before observe(): {type(self).__name__} learns from the transition "
                                "that starts at that observation")
-        if not np.isfinite(reward):
+        if not math.isfinite(reward):
             raise ValueError(f"non-finite reward {reward} at step {self.num_steps + 1}; nothing was learned from it"
                              f"{self._divergence_note()}")
         self._check_finite(next_obs)
@@ -295,9 +296,7 @@ class StreamAgent(ABC):
 
     def _check_finite(self, obs: Any) -> None:
         obs = np.asarray(obs)
-        # a finite sum means every value is finite (NaN and inf propagate); only an overflowing
-        # sum of finite values needs the value-by-value check
-        if obs.dtype.kind in "fc" and not math.isfinite(obs.sum()) and not np.isfinite(obs).all():
+        if not all_finite(obs):
             raise ValueError(f"non-finite observation at step {self.num_steps + 1} (NaN or inf in "
                              f"{int((~np.isfinite(obs)).sum())} of {obs.size} values); nothing was learned from it"
                              f"{self._divergence_note()}")

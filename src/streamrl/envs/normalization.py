@@ -37,11 +37,40 @@ def _normalize_into(x, mean, var, eps, out):
         out[i] = (x[i] - mean[i]) / np.sqrt(var[i] + eps)
 
 
+@njit(cache=True)
+def _update_and_normalize(x, mean, p, var, count, eps, out):
+    """The two loops above in one call (one step's observation): the statistics take ``x`` in, then
+    ``x`` is normalized by them."""
+    _welford_update(x, mean, p, var, count)
+    _normalize_into(x, mean, var, eps, out)
+
+
+@njit(cache=True)
+def _all_finite(x):
+    for i in range(len(x)):
+        if not np.isfinite(x[i]):
+            return False
+    return True
+
+
+def all_finite(x: np.ndarray) -> bool:
+    """No NaN or inf in ``x``: one compiled pass for float32/64 (cheaper than NumPy's two calls on
+    the small observations checked every step)."""
+    if x.dtype.kind not in "fc":
+        return True
+    if x.dtype == np.float32 or x.dtype == np.float64:
+        return _all_finite(x.reshape(-1))
+    return bool(np.isfinite(x).all())
+
+
+# Read as they are by the compiled loops, which compute in float64 (so an 8-bit or boolean frame
+# needs no float64 copy); anything else becomes float64 first.
+_COMPILED_DTYPES = frozenset(np.dtype(t) for t in (np.bool_, np.uint8, np.float32, np.float64))
+
+
 def _numeric(x: np.ndarray | float) -> np.ndarray:
-    """``x`` as an array the compiled loops read as it is (they compute in float64, so an 8-bit
-    frame needs no float64 copy); booleans and anything else become float64."""
     x = np.asarray(x)
-    return x if x.dtype in (np.uint8, np.float32, np.float64) else x.astype(np.float64)
+    return x if x.dtype in _COMPILED_DTYPES else x.astype(np.float64)
 
 
 class RunningMeanStd:
@@ -73,11 +102,15 @@ class RunningMeanStd:
             p = float(self._p[0]) + (x - old_mean) * (x - mean)
             self._mean[0], self._p[0], self._var[0] = mean, p, p / (self.count - 1)
             return
+        _welford_update(self._take(x), self._mean, self._p, self._var, self.count)
+
+    def _take(self, x: np.ndarray) -> np.ndarray:
+        """Count one more sample, checked; returns it flat, for the compiled loops."""
         x = _numeric(x)
         if x.shape != self.mean.shape:
             raise ValueError(f"sample has shape {x.shape}, these statistics have {self.mean.shape}")
         self.count += 1
-        _welford_update(x.reshape(-1), self._mean, self._p, self._var, self.count)
+        return x.reshape(-1)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {"mean": self.mean.copy(), "p": self.p.copy(), "var": self.var.copy(), "count": np.array(self.count)}
@@ -100,10 +133,12 @@ class ObservationNormalizer:
     def __call__(self, obs: np.ndarray, update: bool = True, out: np.ndarray | None = None) -> np.ndarray:
         """The normalized observation (float64, or written into the flat array ``out``)."""
         obs = _numeric(obs)
-        if update:
-            self.stats.update(obs)
         target = np.empty(obs.size) if out is None else out
-        _normalize_into(obs.reshape(-1), self.stats._mean, self.stats._var, self.eps, target)
+        stats = self.stats
+        if update:
+            _update_and_normalize(stats._take(obs), stats._mean, stats._p, stats._var, stats.count, self.eps, target)
+        else:
+            _normalize_into(obs.reshape(-1), stats._mean, stats._var, self.eps, target)
         return target.reshape(obs.shape) if out is None else out
 
 

@@ -44,9 +44,9 @@ class Preprocessor:
         # Vectors (classic control, MuJoCo, DMC) are normalized straight into the state array.
         self._vector = len(self.obs_shape) == 1 and not config.frame_stack and not config.channels_last
         self._channels_first = (len(self.obs_shape) - 1, *range(len(self.obs_shape) - 1))
+        self.output_shape = self._output_shape()
 
-    @property
-    def output_shape(self) -> tuple[int, ...]:
+    def _output_shape(self) -> tuple[int, ...]:
         shape = self.obs_shape
         if self.config.channels_last:
             shape = (shape[-1], *shape[:-1])
