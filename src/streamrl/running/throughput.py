@@ -4,7 +4,7 @@
     (or: python -m streamrl.running.throughput)
 
 For each workload three worker processes start side by side: the environment alone (random
-actions), the agent on the torch backend and the agent on the fused backend. They take turns, one
+actions, drawn before timing), the agent on the torch backend and the agent on the fused backend. They take turns, one
 repeat each in a rotating order, so a slow moment of the machine lands on all three rather than
 on one. Each repeat builds a fresh agent (seed = repeat), warms up for 100 steps, then times
 ``steps`` steps of act -> env.step -> observe. The table gives medians over the repeats, the
@@ -35,9 +35,13 @@ def env_only_run(env_id: str, steps: int, seed: int) -> tuple[float, np.ndarray]
 
     env = make_env(env_id, seed=seed)
     env.reset(seed=seed)
+    env.action_space.seed(seed)
+    # drawn before the clock starts, as the agents' loops time no sampling (a Box sample costs
+    # about a third of a MuJoCo step)
+    actions = [env.action_space.sample() for _ in range(steps)]
     start = time.perf_counter()
-    for _ in range(steps):
-        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+    for action in actions:
+        _, _, terminated, truncated, _ = env.step(action)
         if terminated or truncated:
             env.reset()
     return steps / (time.perf_counter() - start), np.zeros(0)
