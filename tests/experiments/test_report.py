@@ -379,3 +379,17 @@ def test_methods_with_different_budgets_are_said_to_be_scored_at_their_own(tmp_p
     text = (tmp_path / "report" / "report.md").read_text()
     assert ("**The methods ran for different numbers of steps** (ac: 1,000; sac1: 100): each is scored at the end "
             "of its own budget, so these statistics do not compare methods at equal experience.") in text
+
+
+def test_one_method_scaled_by_its_own_runs_is_said_to_compare_nothing(tmp_path):
+    def report_text(env_id: str) -> str:
+        folder = tmp_path / env_id.replace("/", "_")
+        for seed in (0, 1, 2):
+            write_run(folder / "runs" / f"q-{seed}", {"algorithm": "q", "env_id": env_id, "steps": 100, "seed": seed},
+                      [(50, 1.0 + seed), (100, 2.0 + seed)])
+        write_report([folder / "runs"], folder / "report", reps=REPS)
+        return (folder / "report" / "report.md").read_text()
+
+    sentence = "**One method and no paper figure to scale by:**"
+    assert sentence in report_text("MinAtar/Breakout-v1")
+    assert sentence not in report_text("BreakoutNoFrameskip-v4")  # scaled by the paper's figure: a score of its own

@@ -93,6 +93,7 @@ class Normaliser:
     low: float
     high: float
     how: str
+    from_runs: bool = False  # scaled by the runs themselves (no published figure)
 
     def __call__(self, finals: np.ndarray) -> np.ndarray:
         if self.high == self.low:  # every run on the env ended equal: the middle of the scale
@@ -319,7 +320,7 @@ def normaliser(env_id: str, finals: np.ndarray) -> Normaliser:
     low, high = float(np.min(finals)), float(np.max(finals))
     return Normaliser(low, high, f"min-max over all runs' final returns: (x − {low:,.1f}) / "
                                  f"({high:,.1f} − {low:,.1f})" if high > low else
-                      f"all runs' final returns equal {low:,.1f}: every run scores 0.5")
+                      f"all runs' final returns equal {low:,.1f}: every run scores 0.5", from_runs=True)
 
 
 def _shown(folder: Path) -> Path:
@@ -608,6 +609,10 @@ def _aggregate_markdown(stats: Statistics, methods: list[str], iqm_file: str) ->
                       "at equal experience.", ""]
     lines += _table(["environment", "normalised score"],
                     [[env, stats.normalisers[env].how] for env in sorted(stats.normalisers)])
+    if len(methods) == 1 and all(n.from_runs for n in stats.normalisers.values()):
+        lines += ["**One method and no paper figure to scale by:** each environment is scaled by this "
+                  "method's own runs, so the IQM below only describes how its seeds spread within each "
+                  "environment. It compares nothing; the per-environment tables above are the result.", ""]
     lines += ["### Interquartile mean", "", f"![IQM of normalised final returns]({iqm_file})", "",
               f"IQM (rliable `aggregate_iqm`: the mean of the middle 50% of all runs' normalised scores) "
               f"with {CONFIDENCE:.0%} stratified-bootstrap intervals (runs resampled within each "
