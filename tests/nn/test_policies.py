@@ -57,3 +57,46 @@ def test_softmax_sampling_frequencies():
     policy, rng = SoftmaxPolicy(2), np.random.default_rng(0)
     samples = [policy.sample(np.array([0.0, math.log(3.0)]), rng) for _ in range(20000)]
     assert np.mean(samples) == pytest.approx(0.75, abs=0.015)
+
+
+def test_compiled_sum_is_numpys_to_the_last_bit():
+    from streamrl.nn.policies import _sum
+
+    rng = np.random.default_rng(1)
+    for n in [*range(1, 140), 255, 256, 257, 1000]:  # below 8, NumPy's 8-way blocks, and its pairwise halves
+        for _ in range(5):
+            a = rng.standard_normal(n) * 10.0 ** rng.integers(-3, 4)
+            assert _sum(a) == a.sum(), n
+
+
+def test_compiled_policies_give_the_numpy_formulas_numbers_to_the_last_bit():
+    """The policies are compiled for speed; these are their formulas as plain NumPy expressions."""
+    rng = np.random.default_rng(2)
+    for n in (2, 3, 8, 9, 18, 130):
+        policy = SoftmaxPolicy(n)
+        for scale in (0.1, 10.0, 100.0):
+            z = rng.standard_normal(n) * scale
+            action, coef = int(rng.integers(n)), float(rng.choice([0.01, -0.01]))
+            e = np.exp(z - z.max())
+            p = e / e.sum()
+            log_p = np.log(p)
+            grad = -p
+            grad[action] += 1.0
+            expected = grad + coef * (-p * (log_p + -(p * log_p).sum()))
+            assert np.array_equal(policy.objective_grad(z, action, coef), expected)
+            sampled = policy.sample(z, np.random.default_rng(7))
+            u = np.random.default_rng(7).random()
+            assert sampled == min(np.searchsorted(np.cumsum(p), u, side="right"), n - 1)
+    for dim in (1, 6, 17):
+        policy = GaussianPolicy(dim)
+        for scale in (0.1, 3.0, 60.0):
+            out, action = rng.standard_normal(2 * dim) * scale, rng.standard_normal(dim) * scale
+            mean, pre_std = out[:dim], out[dim:]
+            std = np.logaddexp(0.0, pre_std)
+            diff = action - mean
+            with np.errstate(over="ignore"):  # a std of ~1e-26 at scale 60: inf, in both
+                d_std = diff**2 / std**3 - 1.0 / std + 0.01 / std
+            expected = np.concatenate([diff / std**2, d_std * (1.0 / (1.0 + np.exp(-pre_std)))])
+            assert np.array_equal(policy.objective_grad(out, action, 0.01), expected, equal_nan=True)
+            noise = np.random.default_rng(7).standard_normal(dim)
+            assert np.array_equal(policy.sample(out, np.random.default_rng(7)), mean + std * noise)

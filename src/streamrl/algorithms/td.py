@@ -13,13 +13,17 @@ from streamrl.envs.preprocessing import PreprocessingConfig
 from streamrl.nn.learner import Learner, UpdateInfo
 
 
+ONE = np.ones(1)  # df/dv for f = v(s)
+ONE.flags.writeable = False
+
+
 def td_update(agent: StreamAgent, v: Learner, s: np.ndarray, c: float, s_next: np.ndarray,
               done: bool) -> tuple[float, float, UpdateInfo, bool | None]:
     """One Stream TD(lambda) step of a state-value learner (also Stream AC's critic).
     Returns v(s) before the update, delta, what the update did, and whether it overshot."""
     v_s = v.forward(s)[0]
     delta = c + agent.gamma * (1 - done) * v.evaluate(s_next)[0] - v_s
-    update = v.update(np.ones(1), delta, reset=done)  # f = v(s); traces cleared at an episode end
+    update = v.update(ONE, delta, reset=done)  # f = v(s); traces cleared at an episode end
     overshot = None
     if agent.track_overshoot:
         delta_after = c + agent.gamma * (1 - done) * v.evaluate(s_next)[0] - v.evaluate(s)[0]

@@ -1,7 +1,9 @@
 """Policy heads of Stream AC(lambda): the distribution over actions given the actor's outputs,
 and the output-gradient of the actor's objective ``f = log pi(a|s) + tau sign(delta) H(pi(.|s))``.
 
-Computed in float64 NumPy so every network implementation shares one exact definition.
+Computed in float64 so every network implementation shares one exact definition, in small
+compiled functions (NumPy's calls on two to a dozen numbers cost microseconds each, and these run
+twice per step). The random draws stay with the agent's NumPy generator.
 """
 
 from __future__ import annotations
@@ -9,8 +11,82 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+@njit(cache=True)
+def _sum(a):
+    """``a.sum()`` as NumPy adds a float64 array (pairwise, eight running sums per block of up to
+    128), so these functions give NumPy's numbers to the last bit."""
+    n = len(a)
+    if n < 8:
+        total = 0.0
+        for i in range(n):
+            total += a[i]
+        return total
+    if n > 128:
+        half = n // 2
+        half -= half % 8
+        return _sum(a[:half]) + _sum(a[half:])
+    r = a[:8].copy()
+    i = 8
+    while i < n - n % 8:
+        for j in range(8):
+            r[j] += a[i + j]
+        i += 8
+    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for k in range(i, n):
+        total += a[k]
+    return total
+
+
+@njit(cache=True)
+def _softmax(z):
+    e = np.exp(z - z.max())
+    return e / _sum(e)
+
+
+@njit(cache=True)
+def _softmax_sample(z, u):
+    """The action whose cumulative probability first exceeds the uniform draw ``u``."""
+    p = _softmax(z)
+    return min(np.searchsorted(np.cumsum(p), u, side="right"), len(p) - 1)
+
+
+@njit(cache=True)
+def _softmax_objective_grad(z, action, entropy_coef):
+    p = _softmax(z)
+    log_p = np.log(p)
+    grad = -p
+    grad[action] += 1.0  # d log pi(a) = onehot(a) - p
+    entropy = -_sum(p * log_p)
+    return grad + entropy_coef * (-p * (log_p + entropy))  # dH/dl_j = -p_j (log p_j + H)
+
+
+@njit(cache=True)
+def _softplus(x):
+    return np.logaddexp(0.0, x)  # stable for large inputs
+
+
+@njit(cache=True)
+def _gaussian_sample(out, noise):
+    n = len(noise)
+    return out[:n] + _softplus(out[n:]) * noise  # mean + std * N(0, 1)
+
+
+@njit(cache=True)
+def _gaussian_objective_grad(out, action, entropy_coef):
+    n = len(action)
+    mean, pre_std = out[:n], out[n:]
+    std = _softplus(pre_std)
+    diff = action - mean
+    d_mean = diff / std**2
+    # dH/dstd = 1/std; the power 3.0 is a float so that it is libm's pow, as NumPy's std**3 is
+    d_std = diff**2 / std**3.0 - 1.0 / std + entropy_coef / std
+    sigmoid = 1.0 / (1.0 + np.exp(-pre_std))  # d softplus
+    return np.concatenate((d_mean, d_std * sigmoid))
 
 
 class SoftmaxPolicy:
@@ -21,13 +97,10 @@ class SoftmaxPolicy:
 
     @staticmethod
     def probabilities(logits: np.ndarray) -> np.ndarray:
-        z = np.asarray(logits, dtype=np.float64)
-        e = np.exp(z - z.max())
-        return e / e.sum()
+        return _softmax(np.asarray(logits, dtype=np.float64))
 
     def sample(self, logits: np.ndarray, rng: np.random.Generator) -> int:
-        p = self.probabilities(logits)
-        return int(min(np.searchsorted(np.cumsum(p), rng.random(), side="right"), len(p) - 1))
+        return int(_softmax_sample(np.asarray(logits, dtype=np.float64), rng.random()))
 
     def mode(self, logits: np.ndarray) -> int:
         return int(np.argmax(logits))
@@ -41,12 +114,7 @@ class SoftmaxPolicy:
 
     def objective_grad(self, logits: np.ndarray, action: int, entropy_coef: float) -> np.ndarray:
         """d/d(logits) of log pi(a) + entropy_coef * H, with entropy_coef = tau sign(delta)."""
-        p = self.probabilities(logits)
-        log_p = np.log(p)
-        grad = -p
-        grad[action] += 1.0  # d log pi(a) = onehot(a) - p
-        entropy = -(p * log_p).sum()
-        return grad + entropy_coef * (-p * (log_p + entropy))  # dH/dl_j = -p_j (log p_j + H)
+        return _softmax_objective_grad(np.asarray(logits, dtype=np.float64), int(action), float(entropy_coef))
 
 
 class GaussianPolicy:
@@ -59,12 +127,10 @@ class GaussianPolicy:
     def _split(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         out = np.asarray(out, dtype=np.float64)
         mean, pre_std = out[: self.action_dim], out[self.action_dim:]
-        std = np.logaddexp(0.0, pre_std)  # softplus, stable for large inputs
-        return mean, pre_std, std
+        return mean, pre_std, _softplus(pre_std)
 
     def sample(self, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        mean, _, std = self._split(out)
-        return mean + std * rng.standard_normal(self.action_dim)
+        return _gaussian_sample(np.asarray(out, dtype=np.float64), rng.standard_normal(self.action_dim))
 
     def mode(self, out: np.ndarray) -> np.ndarray:
         return self._split(out)[0]
@@ -78,9 +144,6 @@ class GaussianPolicy:
         return float((0.5 + LOG_SQRT_2PI + np.log(std)).sum())
 
     def objective_grad(self, out: np.ndarray, action: np.ndarray, entropy_coef: float) -> np.ndarray:
-        mean, pre_std, std = self._split(out)
-        diff = np.asarray(action, dtype=np.float64) - mean
-        d_mean = diff / std**2
-        d_std = diff**2 / std**3 - 1.0 / std + entropy_coef / std  # dH/dstd = 1/std
-        sigmoid = 1.0 / (1.0 + np.exp(-pre_std))  # d softplus
-        return np.concatenate([d_mean, d_std * sigmoid])
+        return _gaussian_objective_grad(np.asarray(out, dtype=np.float64),
+                                        np.asarray(action, dtype=np.float64).reshape(self.action_dim),
+                                        float(entropy_coef))
