@@ -175,6 +175,16 @@ def test_non_finite_observation_is_refused_before_learning():
         np.testing.assert_array_equal(v, weights(agent)[k])
 
 
+@pytest.mark.parametrize("reward", [np.nan, np.float32(np.inf), np.array([np.nan]), np.array(-np.inf)],
+                         ids=["float", "float32", "1-element array", "0-d array"])
+def test_non_finite_reward_is_refused_in_any_numeric_form(reward):
+    agent = StreamQ(observation_space=gym.spaces.Box(-1, 1, (2,)), action_space=gym.spaces.Discrete(2), seed=0)
+    agent.act(np.zeros(2))
+    with pytest.raises(ValueError, match="non-finite reward .* at step 1; nothing was learned from it"):
+        agent.observe(reward, np.zeros(2), False, False)
+    assert agent.num_steps == 0
+
+
 def test_load_refuses_an_env_other_than_the_one_trained_on(tmp_path):
     path = tmp_path / "q.safetensors"
     StreamQ(make_env("CartPole-v1"), seed=0).save(path)

@@ -134,3 +134,15 @@ def test_all_finite_finds_nan_and_inf_anywhere(dtype):
             y[index] = bad
             assert not all_finite(y) and not all_finite(y.T)  # (a transposed view too)
     assert all_finite(np.array([1, 2], dtype=np.int64)) and all_finite(np.array([True]))
+
+
+@pytest.mark.parametrize("out", [np.zeros(1, np.float32), np.zeros((2, 1), np.float32), np.zeros(2, np.float16)],
+                         ids=["short", "not flat", "float16"])
+def test_a_bad_out_array_is_refused_and_the_statistics_stay_as_they_were(out):
+    norm = ObservationNormalizer((2,))
+    norm(np.array([1.0, 2.0]))
+    before = norm.stats.state_dict()
+    with pytest.raises(ValueError, match="it must be float32 or float64, flat, with the observation's 2 values"):
+        norm(np.array([3.0, 4.0]), out=out)
+    for key, value in norm.stats.state_dict().items():
+        assert np.array_equal(value, before[key]), key

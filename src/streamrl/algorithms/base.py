@@ -288,7 +288,11 @@ class StreamAgent(ABC):
             first = "act(obs)" if self.needs_action else "reset(obs) or act(obs)"
             raise RuntimeError(f"call {first} before observe(): {type(self).__name__} learns from the transition "
                                "that starts at that observation")
-        if not math.isfinite(reward):
+        try:
+            finite = math.isfinite(reward)
+        except (TypeError, OverflowError):  # not a plain number: NumPy says if it is finite, or what is wrong
+            finite = bool(np.all(np.isfinite(reward)))
+        if not finite:
             raise ValueError(f"non-finite reward {reward} at step {self.num_steps + 1}; nothing was learned from it"
                              f"{self._divergence_note()}")
         self._check_finite(next_obs)

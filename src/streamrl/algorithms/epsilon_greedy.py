@@ -49,7 +49,7 @@ class EpsilonGreedyAgent(StreamAgent):
     def epsilon_greedy(self, q_values: np.ndarray, rng: np.random.Generator | None = None) -> tuple[int, bool]:
         """An action and whether it is non-greedy (a random action equal to the greedy one is greedy)."""
         rng = rng or self.rng
-        greedy = int(q_values.argmax())
+        greedy = int(np.asarray(q_values).argmax())
         if rng.random() < self.epsilon:
             action = int(rng.integers(len(q_values)))
             return action, action != greedy

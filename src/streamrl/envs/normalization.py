@@ -102,14 +102,14 @@ class RunningMeanStd:
             p = float(self._p[0]) + (x - old_mean) * (x - mean)
             self._mean[0], self._p[0], self._var[0] = mean, p, p / (self.count - 1)
             return
-        _welford_update(self._take(x), self._mean, self._p, self._var, self.count)
+        _welford_update(self._flat_sample(x), self._mean, self._p, self._var, self.count + 1)
+        self.count += 1  # counted once the statistics have taken it in
 
-    def _take(self, x: np.ndarray) -> np.ndarray:
-        """Count one more sample, checked; returns it flat, for the compiled loops."""
+    def _flat_sample(self, x: np.ndarray) -> np.ndarray:
+        """A sample checked against the statistics' shape, flat, for the compiled loops."""
         x = _numeric(x)
         if x.shape != self.mean.shape:
             raise ValueError(f"sample has shape {x.shape}, these statistics have {self.mean.shape}")
-        self.count += 1
         return x.reshape(-1)
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -133,10 +133,16 @@ class ObservationNormalizer:
     def __call__(self, obs: np.ndarray, update: bool = True, out: np.ndarray | None = None) -> np.ndarray:
         """The normalized observation (float64, or written into the flat array ``out``)."""
         obs = _numeric(obs)
+        if out is not None and (out.shape != (obs.size,) or out.dtype.kind != "f" or out.dtype.itemsize < 4):
+            # (the compiled loop checks no bounds)
+            raise ValueError(f"out is {out.dtype} of shape {out.shape}; it must be float32 or float64, flat, with the "
+                             f"observation's {obs.size} values")
         target = np.empty(obs.size) if out is None else out
         stats = self.stats
         if update:
-            _update_and_normalize(stats._take(obs), stats._mean, stats._p, stats._var, stats.count, self.eps, target)
+            _update_and_normalize(stats._flat_sample(obs), stats._mean, stats._p, stats._var, stats.count + 1,
+                                  self.eps, target)
+            stats.count += 1
         else:
             _normalize_into(obs.reshape(-1), stats._mean, stats._var, self.eps, target)
         return target.reshape(obs.shape) if out is None else out

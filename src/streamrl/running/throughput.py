@@ -4,9 +4,9 @@
     (or: python -m streamrl.running.throughput)
 
 For each workload three worker processes start side by side: the environment alone (random
-actions, drawn before timing), the agent on the torch backend and the agent on the fused backend. They take turns, one
-repeat each in a rotating order, so a slow moment of the machine lands on all three rather than
-on one. Each repeat builds a fresh agent (seed = repeat), warms up for 100 steps, then times
+actions, drawn before timing), the agent on the torch backend and the agent on the fused
+backend. They take turns, one repeat each in a rotating order, so a slow moment of the machine
+lands on all three rather than on one. Each repeat builds a fresh agent (seed = repeat), warms up for 100 steps, then times
 ``steps`` steps of act -> env.step -> observe. The table gives medians over the repeats, the
 ratios fused/torch and fused/env-only as medians of the per-repeat ratios, the p50 / p99 latency
 of one act + observe on the fused backend, and each worker's peak resident memory (the fused
