@@ -21,6 +21,7 @@ import multiprocessing as mp
 import resource
 import statistics
 import time
+from typing import Callable
 
 import numpy as np
 
@@ -84,8 +85,10 @@ def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> N
         connection.send((rate, latencies, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
-def measure(algorithm: str, env_id: str, steps: int, repeats: int) -> dict[str, dict]:
-    """Per kind: the steps/s of every repeat, the latencies, and the worker's peak memory."""
+def measure(algorithm: str, env_id: str, steps: int, repeats: int,
+            on_repeat: Callable[[str, int, bool], None] | None = None) -> dict[str, dict]:
+    """Per kind: the steps/s of every repeat, the latencies, and the worker's peak memory.
+    ``on_repeat(kind, repeat, finished)`` is told when each repeat starts and ends."""
     context = mp.get_context("spawn")  # a clean interpreter each: peak memory is the worker's own
     workers = {}
     for kind in KINDS:
@@ -99,8 +102,12 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int) -> dict[str, 
             for i in range(len(KINDS)):
                 kind = KINDS[(repeat + i) % len(KINDS)]  # rotate who goes first
                 parent, _ = workers[kind]
+                if on_repeat is not None:
+                    on_repeat(kind, repeat, False)
                 parent.send(repeat)
                 answer = parent.recv()
+                if on_repeat is not None:
+                    on_repeat(kind, repeat, True)
                 if isinstance(answer, str):
                     raise ValueError(f"bench {algorithm} on {env_id} ({kind}): {answer}")
                 rate, latencies, peak = answer
@@ -135,16 +142,30 @@ def main(argv: list[str] | None = None) -> None:
           f"(env only: {args.steps * 5}); peak memory of each worker process in MB")
     print(f"{'algorithm':<6} {'environment':<22} {'env only':>9} {'torch':>7} {'fused':>7} {'fused/torch':>11} "
           f"{'fused/env':>9} {'p50 us':>7} {'p99 us':>7} {'MB torch':>8} {'MB fused':>8}")
-    for algorithm, env_id in workloads:
-        r = measure(algorithm, env_id, args.steps, args.repeats)
-        rates = {kind: statistics.median(r[kind]["rates"]) for kind in r}
-        over_torch = statistics.median(f / t for f, t in zip(r["fused"]["rates"], r["torch"]["rates"]))
-        over_env = statistics.median(f / e for f, e in zip(r["fused"]["rates"], r["env"]["rates"]))
-        latencies = np.concatenate(r["fused"]["latencies"]) * 1e6
-        print(f"{algorithm:<6} {env_id:<22} {rates['env']:>9,.0f} {rates['torch']:>7,.0f} {rates['fused']:>7,.0f} "
-              f"{over_torch:>11.1f} {over_env:>9.2f} {np.percentile(latencies, 50):>7.0f} "
-              f"{np.percentile(latencies, 99):>7.0f} {r['torch']['peak_mb']:>8.0f} {r['fused']['peak_mb']:>8.0f}",
-              flush=True)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    # a live bar below the table (on a terminal only; it leaves nothing behind)
+    with Progress(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  TimeElapsedColumn(), transient=True) as progress:
+        task = progress.add_task("", total=len(workloads) * args.repeats * len(KINDS))
+        for algorithm, env_id in workloads:
+            def on_repeat(kind: str, repeat: int, finished: bool) -> None:
+                what = "env alone" if kind == "env" else f"{kind} backend"
+                progress.update(task, advance=int(finished),
+                                description=f"{algorithm} {env_id}: {what}, repeat {repeat + 1}/{args.repeats}")
+
+            _print_row(algorithm, env_id, measure(algorithm, env_id, args.steps, args.repeats, on_repeat))
+
+
+def _print_row(algorithm: str, env_id: str, r: dict[str, dict]) -> None:
+    rates = {kind: statistics.median(r[kind]["rates"]) for kind in r}
+    over_torch = statistics.median(f / t for f, t in zip(r["fused"]["rates"], r["torch"]["rates"]))
+    over_env = statistics.median(f / e for f, e in zip(r["fused"]["rates"], r["env"]["rates"]))
+    latencies = np.concatenate(r["fused"]["latencies"]) * 1e6
+    print(f"{algorithm:<6} {env_id:<22} {rates['env']:>9,.0f} {rates['torch']:>7,.0f} {rates['fused']:>7,.0f} "
+          f"{over_torch:>11.1f} {over_env:>9.2f} {np.percentile(latencies, 50):>7.0f} "
+          f"{np.percentile(latencies, 99):>7.0f} {r['torch']['peak_mb']:>8.0f} {r['fused']['peak_mb']:>8.0f}",
+          flush=True)
 
 
 if __name__ == "__main__":
