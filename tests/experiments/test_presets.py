@@ -64,3 +64,11 @@ def test_reproduce_dry_run_lists_the_parts_runs(tmp_path):
     assert "--steps 2000 --seed 0" in lines[2] and lines[7] == f"5 runs in {tmp_path / 'r' / 'stream'} (dry run: "\
         "nothing started, nothing written)"
     assert not (tmp_path / "r").exists()
+
+
+def test_reproduce_at_the_full_budget_says_so(tmp_path):
+    result = streamrl("reproduce", "minatar", "--seeds", "1", "--out", tmp_path / "r", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == ("minatar: Stream Q(lambda) on the five MinAtar games, at the paper's step "
+                                             "budget")
+    assert "--steps 5000000 --seed 0" in result.stdout

@@ -342,7 +342,8 @@ def _reproduce(args: argparse.Namespace) -> int:
     sweeps, notes = preset_sweeps(args.preset, args.scale, args.seeds, known, args.baseline_scale)
     results = Path(args.out or f"results/{args.preset}")
     baselines = f" (batch baselines at {args.baseline_scale:g})" if args.baseline_scale is not None else ""
-    print(f"{args.preset}: {EXPERIMENTS[args.preset].description}, at {args.scale:g} of the paper's steps{baselines}")
+    budget = "the paper's step budget" if args.scale == 1 else f"{args.scale:g} of the paper's steps"
+    print(f"{args.preset}: {EXPERIMENTS[args.preset].description}, at {budget}{baselines}")
     for note in notes:
         print(f"note: {note}")
     status = 0
