@@ -49,7 +49,7 @@ class _Cache:
 
     def __init__(self, n_inputs: int, n_values: int, n_normalized: int, n_patches: int, n_outputs: int,
                  dtype: type) -> None:
-        self.x = np.zeros(n_inputs, dtype=np.float32)  # a copy: the caller may reuse its array
+        self.x = np.zeros(n_inputs, dtype=np.float32)  # the input as float32, when it comes in another form
         self.h = np.zeros(n_values, dtype=dtype)
         self.a = np.zeros(n_values, dtype=dtype)
         self.n = np.zeros(n_values, dtype=dtype)
@@ -114,8 +114,12 @@ class FusedLearner(Learner):
         x = np.asarray(x)
         if x.size != cache.x.size:
             raise ValueError(f"input has {x.size} values, this network takes {cache.x.size} ({self.spec.input_shape})")
-        cache.x[:] = x if x.ndim == 1 else x.reshape(-1)
-        fused.forward(self.w, cache.x, self.sizes, self.w_off, self.b_off, self.convs, cache.h, self.h_off, cache.a,
+        if x.dtype == np.float32 and x.flags.c_contiguous:
+            x = x.reshape(-1)  # read as it is: the pass keeps what the backward needs in its own arrays
+        else:
+            cache.x[:] = x.reshape(-1)
+            x = cache.x
+        fused.forward(self.w, x, self.sizes, self.w_off, self.b_off, self.convs, cache.h, self.h_off, cache.a,
                       cache.n, cache.inv, cache.patches, cache.out)
         return cache.out.copy()
 
