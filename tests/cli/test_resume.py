@@ -51,3 +51,14 @@ def test_resume_needs_a_run_folder(tmp_path):
 def test_resuming_a_finished_run_is_refused(uninterrupted):
     result = subprocess.run([STREAMRL, "train", "--resume", str(uninterrupted)], capture_output=True, text=True)
     assert result.returncode == 2 and "is finished (150,000 steps)" in result.stderr
+
+
+def test_a_run_that_finished_before_its_first_checkpoint_says_so(tmp_path):
+    out = tmp_path / "short"
+    first = subprocess.run([STREAMRL, "train", "q", "CartPole-v1", "--steps", "300", "--out", str(out), "--quiet",
+                            "--no-tensorboard"], capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    result = subprocess.run([STREAMRL, "train", "--resume", str(out), "--steps", "600"], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert ("has no checkpoint to continue from: the run finished before its first one (taken at the first episode "
+            "end after every --checkpoint-every steps); start it again") in result.stderr

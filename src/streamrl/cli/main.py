@@ -401,7 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard scalars")
-    train.add_argument("--label", help="the run's group name in reports, stored in config.json (default: ALGO)")
+    train.add_argument("--label", help="the run's group name in reports, stored in config.json (default: ALGO; "
+                       "ALGO-classic with --preset classic)")
     train.add_argument("--progress-file", metavar="FILE",
                        help="rewrite FILE every few seconds with the step count (JSON), for a watching sweep")
     train.set_defaults(run=_train)

@@ -146,8 +146,9 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
     env = make_env(env_id, seed=seed)
     if resume:
         if not (out_dir / CHECKPOINT).is_file():
-            raise ValueError(f"{out_dir} has no checkpoint (the run stopped before its first episode end after "
-                             f"{checkpoint_every:,} steps); start it again")
+            how = "finished" if (out_dir / "summary.json").is_file() else "stopped"
+            raise ValueError(f"{out_dir} has no checkpoint to continue from: the run {how} before its first one (taken "
+                             f"at the first episode end after every --checkpoint-every steps); start it again")
         config = read_run_config(out_dir)
         check_run_agent(out_dir / CHECKPOINT, config)
         run_state = read_run_state(out_dir / CHECKPOINT)
