@@ -114,7 +114,7 @@ class FusedLearner(Learner):
         x = np.asarray(x)
         if x.size != cache.x.size:
             raise ValueError(f"input has {x.size} values, this network takes {cache.x.size} ({self.spec.input_shape})")
-        if x.dtype == np.float32 and x.flags.c_contiguous:
+        if x.dtype == np.float32 and x.flags.c_contiguous and x.flags.writeable:  # (one compiled signature)
             x = x.reshape(-1)  # read as it is: the pass keeps what the backward needs in its own arrays
         else:
             cache.x[:] = x.reshape(-1)
