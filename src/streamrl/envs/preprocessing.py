@@ -83,7 +83,7 @@ class Preprocessor:
             else:
                 frames.append(x)
             x = np.stack(frames)
-        out = x.astype(np.float32)
+        out = np.ascontiguousarray(x, dtype=np.float32)  # a copy only if needed (channels moved to the front)
         if time_value is not None:
             out = np.append(out, np.float32(time_value))
         return out
