@@ -50,7 +50,7 @@ def test_policy_gradients_match_torch_distributions(coef):
     policy = GaussianPolicy(3)
     assert policy.objective_grad(out.detach().numpy(), action, coef) == pytest.approx(out.grad.numpy())
     assert policy.log_prob(out.detach().numpy(), action) == pytest.approx(
-        float(normal.log_prob(torch.tensor(action)).sum()))
+        float(normal.log_prob(torch.tensor(action)).sum().detach()))
 
 
 def test_softmax_sampling_frequencies():
