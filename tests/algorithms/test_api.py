@@ -185,6 +185,18 @@ def test_non_finite_reward_is_refused_in_any_numeric_form(reward):
     assert agent.num_steps == 0
 
 
+@pytest.mark.parametrize("reward", [np.array([1.0, 2.0]), None, "1"], ids=["two numbers", "None", "text"])
+def test_a_reward_that_is_not_one_number_is_refused_before_anything_is_learned(reward):
+    agent = StreamQ(observation_space=gym.spaces.Box(-1, 1, (2,)), action_space=gym.spaces.Discrete(2), seed=0,
+                    scale_reward=False)
+    agent.act(np.zeros(2))
+    with pytest.raises(ValueError, match="the reward must be one real number, got .*; nothing was learned from it"):
+        agent.observe(reward, np.zeros(2), False, False)
+    assert agent.num_steps == 0 and agent.preprocessor.obs_norm.stats.count == 1
+    agent.observe(np.array([1.0]), np.zeros(2), False, False)  # one number in an array is one number
+    assert agent.num_steps == 1
+
+
 def test_load_refuses_an_env_other_than_the_one_trained_on(tmp_path):
     path = tmp_path / "q.safetensors"
     StreamQ(make_env("CartPole-v1"), seed=0).save(path)

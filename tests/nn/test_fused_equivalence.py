@@ -85,3 +85,20 @@ def test_update_needs_a_forward():
     learner = FusedLearner(SPECS[0], rng=np.random.default_rng(0))
     with pytest.raises(RuntimeError, match="needs a forward"):
         learner.update(np.ones(2), 1.0, False)
+
+
+def test_read_only_inputs_make_numba_compile_nothing_new():
+    """A read-only array is another type to Numba: passed as it is, it would compile a kernel again
+    (seconds each, mid-run). The learner copies such inputs first."""
+    from streamrl.nn import fused
+
+    learner = FusedLearner(NetworkSpec("mlp", (3,), 2, (8, 8)), rng=np.random.default_rng(0))
+    x, g = np.ones(3, dtype=np.float32), np.array([1.0, 0.0])
+    learner.forward(x)
+    learner.update(g, 0.1, False)
+    kernels = (fused.forward, fused.accumulate_trace)
+    before = [len(kernel.signatures) for kernel in kernels]
+    x.flags.writeable = g.flags.writeable = False
+    learner.forward(x)
+    learner.update(g, 0.1, False)
+    assert [len(kernel.signatures) for kernel in kernels] == before

@@ -67,10 +67,17 @@ def test_compiled_sum_is_numpys_to_the_last_bit():
         for _ in range(5):
             a = rng.standard_normal(n) * 10.0 ** rng.integers(-3, 4)
             assert _sum(a) == a.sum(), n
+    for n in (3, 8, 200):  # -0.0 everywhere: NumPy's sum starts from 0.0
+        assert str(_sum(np.full(n, -0.0))) == str(np.full(n, -0.0).sum()) == "0.0"
 
 
-def test_compiled_policies_give_the_numpy_formulas_numbers_to_the_last_bit():
-    """The policies are compiled for speed; these are their formulas as plain NumPy expressions."""
+def test_compiled_policies_give_the_numpy_formulas_numbers():
+    """The policies are compiled for speed; these are their formulas as plain NumPy expressions.
+    Here (AVX2) both call libm's exp and log and agree to the last bit; NumPy has its own exp and
+    log for AVX-512, so the comparison allows a few units in the last place."""
+    def same(actual, expected):
+        np.testing.assert_allclose(actual, expected, rtol=1e-13, atol=1e-15)
+
     rng = np.random.default_rng(2)
     for n in (2, 3, 8, 9, 18, 130):
         policy = SoftmaxPolicy(n)
@@ -83,7 +90,7 @@ def test_compiled_policies_give_the_numpy_formulas_numbers_to_the_last_bit():
             grad = -p
             grad[action] += 1.0
             expected = grad + coef * (-p * (log_p + -(p * log_p).sum()))
-            assert np.array_equal(policy.objective_grad(z, action, coef), expected)
+            same(policy.objective_grad(z, action, coef), expected)
             sampled = policy.sample(z, np.random.default_rng(7))
             u = np.random.default_rng(7).random()
             assert sampled == min(np.searchsorted(np.cumsum(p), u, side="right"), n - 1)
@@ -97,6 +104,14 @@ def test_compiled_policies_give_the_numpy_formulas_numbers_to_the_last_bit():
             with np.errstate(over="ignore"):  # a std of ~1e-26 at scale 60: inf, in both
                 d_std = diff**2 / std**3 - 1.0 / std + 0.01 / std
             expected = np.concatenate([diff / std**2, d_std * (1.0 / (1.0 + np.exp(-pre_std)))])
-            assert np.array_equal(policy.objective_grad(out, action, 0.01), expected, equal_nan=True)
+            same(policy.objective_grad(out, action, 0.01), expected)
             noise = np.random.default_rng(7).standard_normal(dim)
-            assert np.array_equal(policy.sample(out, np.random.default_rng(7)), mean + std * noise)
+            same(policy.sample(out, np.random.default_rng(7)), mean + std * noise)
+
+
+def test_an_action_out_of_range_is_refused():
+    policy = SoftmaxPolicy(3)
+    assert policy.objective_grad(np.zeros(3), -1, 0.0).tolist() == pytest.approx([-1 / 3, -1 / 3, 2 / 3])  # as NumPy
+    for action in (3, -4):
+        with pytest.raises(IndexError, match=f"action {action} is out of range for 3 actions"):
+            policy.objective_grad(np.zeros(3), action, 0.0)

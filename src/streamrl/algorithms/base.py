@@ -288,15 +288,20 @@ class StreamAgent(ABC):
             first = "act(obs)" if self.needs_action else "reset(obs) or act(obs)"
             raise RuntimeError(f"call {first} before observe(): {type(self).__name__} learns from the transition "
                                "that starts at that observation")
-        try:
-            finite = math.isfinite(reward)
-        except (TypeError, OverflowError):  # not a plain number: NumPy says if it is finite, or what is wrong
-            finite = bool(np.all(np.isfinite(reward)))
-        if not finite:
+        if type(reward) is not float:  # (learn() passes floats) one number in any form, as a float
+            reward = self._one_number(reward)
+        if not math.isfinite(reward):
             raise ValueError(f"non-finite reward {reward} at step {self.num_steps + 1}; nothing was learned from it"
                              f"{self._divergence_note()}")
         self._check_finite(next_obs)
         return self.preprocessor.step(next_obs, reward, terminated, truncated)
+
+    @staticmethod
+    def _one_number(reward: Any) -> float:
+        value = np.asarray(reward)
+        if value.size != 1 or value.dtype.kind not in "biuf":
+            raise ValueError(f"the reward must be one real number, got {reward!r}; nothing was learned from it")
+        return float(value.reshape(()))
 
     def _check_finite(self, obs: Any) -> None:
         obs = np.asarray(obs)

@@ -13,8 +13,7 @@ from streamrl.envs.preprocessing import PreprocessingConfig
 from streamrl.nn.learner import Learner, UpdateInfo
 
 
-ONE = np.ones(1)  # df/dv for f = v(s)
-ONE.flags.writeable = False
+ONE = np.ones(1)  # df/dv for f = v(s); learners only read grad_out
 
 
 def td_update(agent: StreamAgent, v: Learner, s: np.ndarray, c: float, s_next: np.ndarray,

@@ -134,6 +134,8 @@ class FusedLearner(Learner):
         if not self._ready:
             raise RuntimeError("update() needs a forward() at the state being updated")
         grad_out = np.asarray(grad_out, dtype=np.float64)
+        if not grad_out.flags.writeable:  # (a read-only array would make Numba compile the backward pass again)
+            grad_out = grad_out.copy()
         if grad_out.shape != (self.n_outputs,):
             raise ValueError(f"grad_out has shape {grad_out.shape}; this network has {self.n_outputs} outputs")
         c = self._train

@@ -9,6 +9,7 @@ twice per step). The random draws stay with the agent's NumPy generator.
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 from numba import njit
@@ -18,8 +19,13 @@ LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 @njit(cache=True)
 def _sum(a):
-    """``a.sum()`` as NumPy adds a float64 array (pairwise, eight running sums per block of up to
-    128), so these functions give NumPy's numbers to the last bit."""
+    """``a.sum()`` as NumPy adds a float64 array: 0.0 plus the pairwise sum (eight running sums per
+    block of up to 128), so these functions give NumPy's numbers to the last bit."""
+    return 0.0 + _pairwise_sum(a)
+
+
+@njit(cache=True)
+def _pairwise_sum(a):
     n = len(a)
     if n < 8:
         total = 0.0
@@ -29,7 +35,7 @@ def _sum(a):
     if n > 128:
         half = n // 2
         half -= half % 8
-        return _sum(a[:half]) + _sum(a[half:])
+        return _pairwise_sum(a[:half]) + _pairwise_sum(a[half:])
     r = a[:8].copy()
     i = 8
     while i < n - n % 8:
@@ -114,7 +120,10 @@ class SoftmaxPolicy:
 
     def objective_grad(self, logits: np.ndarray, action: int, entropy_coef: float) -> np.ndarray:
         """d/d(logits) of log pi(a) + entropy_coef * H, with entropy_coef = tau sign(delta)."""
-        return _softmax_objective_grad(np.asarray(logits, dtype=np.float64), int(action), float(entropy_coef))
+        action = operator.index(action)
+        if not -self.n_outputs <= action < self.n_outputs:  # (the compiled function checks no bounds)
+            raise IndexError(f"action {action} is out of range for {self.n_outputs} actions")
+        return _softmax_objective_grad(np.asarray(logits, dtype=np.float64), action, float(entropy_coef))
 
 
 class GaussianPolicy:
