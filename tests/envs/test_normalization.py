@@ -146,3 +146,25 @@ def test_a_bad_out_array_is_refused_and_the_statistics_stay_as_they_were(out):
         norm(np.array([3.0, 4.0]), out=out)
     for key, value in norm.stats.state_dict().items():
         assert np.array_equal(value, before[key]), key
+
+
+def test_read_only_observations_make_numba_compile_nothing_new():
+    """A read-only array is another type to Numba; a read-only observation (an env may hand out a
+    view it owns) is copied before the compiled loops see it, so they are not compiled again."""
+    from streamrl.envs import normalization
+
+    preprocessor = Preprocessor((3,), 0.99, PreprocessingConfig())
+    obs = np.array([1.0, 2.0, 4.0])
+    preprocessor.reset(obs)
+    normalization.all_finite(obs)
+    kernels = (normalization._update_and_normalize, normalization._all_finite, normalization._welford_update)
+    RunningMeanStd((3,)).update(obs)
+    before = [len(kernel.signatures) for kernel in kernels]
+    expected = Preprocessor((3,), 0.99, PreprocessingConfig())
+    expected.reset(obs)
+    obs.flags.writeable = False
+    state, _ = preprocessor.step(obs, 1.0, False, False)
+    assert normalization.all_finite(obs)
+    RunningMeanStd((3,)).update(obs)
+    assert [len(kernel.signatures) for kernel in kernels] == before
+    np.testing.assert_array_equal(state, expected.step(obs.copy(), 1.0, False, False)[0])

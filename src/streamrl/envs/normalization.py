@@ -8,6 +8,7 @@ normalized env on its own. Statistics are float64 throughout.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 from numba import njit
@@ -59,7 +60,7 @@ def all_finite(x: np.ndarray) -> bool:
     if x.dtype.kind not in "fc":
         return True
     if x.dtype == np.float32 or x.dtype == np.float64:
-        return _all_finite(x.reshape(-1))
+        return _all_finite(x.reshape(-1) if x.flags.writeable else x.ravel().copy())  # (see _numeric)
     return bool(np.isfinite(x).all())
 
 
@@ -70,7 +71,10 @@ _COMPILED_DTYPES = frozenset(np.dtype(t) for t in (np.bool_, np.uint8, np.float3
 
 def _numeric(x: np.ndarray | float) -> np.ndarray:
     x = np.asarray(x)
-    return x if x.dtype in _COMPILED_DTYPES else x.astype(np.float64)
+    if x.dtype not in _COMPILED_DTYPES:
+        return x.astype(np.float64)
+    # a read-only array is another type to Numba: passed as it is, it would compile the loops again
+    return x if x.flags.writeable else x.copy()
 
 
 class RunningMeanStd:
@@ -102,15 +106,16 @@ class RunningMeanStd:
             p = float(self._p[0]) + (x - old_mean) * (x - mean)
             self._mean[0], self._p[0], self._var[0] = mean, p, p / (self.count - 1)
             return
-        _welford_update(self._flat_sample(x), self._mean, self._p, self._var, self.count + 1)
-        self.count += 1  # counted once the statistics have taken it in
+        self.take_in(_welford_update, x)
 
-    def _flat_sample(self, x: np.ndarray) -> np.ndarray:
-        """A sample checked against the statistics' shape, flat, for the compiled loops."""
+    def take_in(self, kernel: Callable, x: np.ndarray, *more: object) -> None:
+        """Runs a compiled Welford kernel (``_welford_update``, or one that also normalizes, with
+        ``more`` arguments) on the sample ``x``, checked against the statistics' shape."""
         x = _numeric(x)
         if x.shape != self.mean.shape:
             raise ValueError(f"sample has shape {x.shape}, these statistics have {self.mean.shape}")
-        return x.reshape(-1)
+        kernel(x.reshape(-1), self._mean, self._p, self._var, self.count + 1, *more)
+        self.count += 1  # counted once the statistics have taken it in
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {"mean": self.mean.copy(), "p": self.p.copy(), "var": self.var.copy(), "count": np.array(self.count)}
@@ -138,13 +143,10 @@ class ObservationNormalizer:
             raise ValueError(f"out is {out.dtype} of shape {out.shape}; it must be float32 or float64, flat, with the "
                              f"observation's {obs.size} values")
         target = np.empty(obs.size) if out is None else out
-        stats = self.stats
         if update:
-            _update_and_normalize(stats._flat_sample(obs), stats._mean, stats._p, stats._var, stats.count + 1,
-                                  self.eps, target)
-            stats.count += 1
+            self.stats.take_in(_update_and_normalize, obs, self.eps, target)
         else:
-            _normalize_into(obs.reshape(-1), stats._mean, stats._var, self.eps, target)
+            _normalize_into(obs.reshape(-1), self.stats._mean, self.stats._var, self.eps, target)
         return target.reshape(obs.shape) if out is None else out
 
 
