@@ -38,7 +38,8 @@ class StreamAC(StreamAgent):
 
     def _env_action(self, action: Any) -> Any:
         if isinstance(self.action_space, gym.spaces.Box):  # learn from the sample, act within bounds
-            return np.clip(action, self.action_space.low, self.action_space.high).reshape(self.action_space.shape)
+            space = self.action_space  # (np.clip's Python layers cost more than its two ufuncs)
+            return np.minimum(np.maximum(action, space.low), space.high).reshape(space.shape)
         return action
 
     def act(self, obs: Any) -> Any:

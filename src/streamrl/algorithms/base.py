@@ -11,7 +11,7 @@ import math
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -30,9 +30,9 @@ FORMAT = "streamrl-agent"
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
-class StepInfo:
-    """What one update did. For Stream AC the step size and bound are the critic's."""
+class StepInfo(NamedTuple):
+    """What one update did. For Stream AC the step size and bound are the critic's. (Immutable; a
+    named tuple rather than a frozen dataclass because one is made every step, in a third of the time.)"""
 
     delta: float
     step_size: float
@@ -204,6 +204,8 @@ class StreamAgent(ABC):
         self.env_started = False  # learn() has reset the env (or load() was told it was)
         self._custom_network = network is not None
         self._build(network)
+        # found once: every episode start clears their traces
+        self._learners = {k: v for k, v in vars(self).items() if isinstance(v, Learner)}
 
     # ---- construction helpers -------------------------------------------------------------
     def _check_action_space(self, space: gym.Space) -> None:
@@ -267,7 +269,8 @@ class StreamAgent(ABC):
 
     @property
     def learners(self) -> dict[str, Learner]:
-        return {k: v for k, v in vars(self).items() if isinstance(v, Learner)}
+        """The agent's networks by attribute name (``q``; ``actor`` and ``critic``; ``v``)."""
+        return self._learners
 
     # ---- the step-by-step interface -------------------------------------------------------
     def _begin(self, obs: Any, acting: bool = True) -> np.ndarray:
