@@ -32,7 +32,7 @@ import numpy as np
 from streamrl.algorithms import Episode
 from streamrl.baselines import BASELINES, check_baseline_options, sb3_parameters
 from streamrl.envs.make import domain_of, make_env, require
-from streamrl.running.scalars import summary_writer_class
+from streamrl.running.scalars import tensorboardx
 from streamrl.running.train import (Interrupted, ProgressFile, RunResult, _Progress, _SignalFlag, start_run_folder,
                                     write_results)
 
@@ -112,7 +112,7 @@ def baseline_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Pa
 
     model, hyperparameters = make_baseline_model(algorithm, env_id, seed, options)
     if tensorboard:  # a missing extra is said before anything is written
-        summary_writer_class()
+        tensorboardx()
     import stable_baselines3
 
     start_run_folder(out_dir, {"algorithm": algorithm, "env_id": env_id, "steps": steps, "seed": seed,

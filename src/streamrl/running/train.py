@@ -27,7 +27,7 @@ from streamrl.algorithms.base import read_metadata
 from streamrl.envs import make_env
 from streamrl.envs.random_state import get_random_state, set_random_state
 from streamrl.running.files import atomic_path
-from streamrl.running.scalars import ScalarLog, summary_writer_class
+from streamrl.running.scalars import ScalarLog, tensorboardx
 
 RUN_FILES = ("config.json", "episodes.csv", "timing.csv", "summary.json", "agent.safetensors",
              "learning_curve.png", "checkpoint.safetensors")
@@ -159,7 +159,7 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
         timing = [list(t) for t in run_state["timing"]]
         wall_before = run_state["wall_time"]
         if tensorboard:  # a missing extra is said before anything is written
-            summary_writer_class()
+            tensorboardx()
         if config["steps"] != steps:  # an extended run: plots and later resumes read the new length
             write_json(out_dir / "config.json", {**config, "steps": steps})
     else:
@@ -168,7 +168,7 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
         except TypeError as e:  # a --set value of the wrong kind reaches the agent's arithmetic
             raise ValueError(f"bad agent option value ({e}); check the --set values") from None
         if tensorboard:  # a missing extra is said before anything is written
-            summary_writer_class()
+            tensorboardx()
         start_run_folder(out_dir, {"algorithm": algorithm, "env_id": env_id, "steps": steps, "seed": seed,
                                    "checkpoint_every": checkpoint_every, "label": label or algorithm,
                                    "agent": agent.config()})

@@ -1,0 +1,48 @@
+"""TensorBoard scalars: written without torch, read back by TensorBoard itself."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from streamrl.algorithms import Episode, StepInfo
+from streamrl.running.scalars import ScalarLog
+
+pytest.importorskip("tensorboard")
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+
+
+def read(log_dir, tag):
+    events = EventAccumulator(str(log_dir))
+    events.Reload()
+    return [(e.step, e.value) for e in events.Scalars(tag)]
+
+
+def test_the_scalar_log_does_not_import_torch(tmp_path):
+    code = ("import sys; from streamrl.running.scalars import ScalarLog; log = ScalarLog(sys.argv[1]); "
+            "log.add_scalar('x', 1.0, 1); log.close(); print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+    assert read(tmp_path, "x") == [(1, 1.0)]
+
+
+def test_episodes_and_windows_read_back_and_a_resumed_log_drops_what_came_after_its_step(tmp_path):
+    log = ScalarLog(tmp_path, window=3)
+    for step, ret in ((10, 1.5), (20, 2.5), (30, 3.5)):
+        log.episode(Episode(step, ret, 10))
+    for step, delta in enumerate((1.0, -3.0, 2.0), start=1):
+        log.step(step, StepInfo(delta, 0.5 * step, step == 2, step == 3))
+    log.close()
+    assert read(tmp_path, "episode/return") == [(10, 1.5), (20, 2.5), (30, 3.5)]
+    assert read(tmp_path, "td_error/mean_abs") == [(3, 2.0)]
+    assert read(tmp_path, "td_error/max_abs") == [(3, 3.0)]
+    assert read(tmp_path, "step_size/mean") == [(3, 1.0)]
+    assert read(tmp_path, "step_size/bound_active_fraction") == [(3, pytest.approx(1 / 3))]
+    assert read(tmp_path, "overshoot/count") == [(3, 1.0)]
+    time.sleep(1.1)  # a new event file (their names hold the second)
+    resumed = ScalarLog(tmp_path, window=3, purge_step=15)  # resumed from a checkpoint at step 14
+    resumed.episode(Episode(25, 9.0, 11))
+    resumed.close()
+    assert read(tmp_path, "episode/return") == [(10, 1.5), (25, 9.0)]
