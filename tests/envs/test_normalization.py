@@ -157,8 +157,10 @@ def test_read_only_observations_make_numba_compile_nothing_new():
     obs = np.array([1.0, 2.0, 4.0])
     preprocessor.reset(obs)
     normalization.all_finite(obs)
-    kernels = (normalization._update_and_normalize, normalization._all_finite, normalization._welford_update)
+    kernels = (normalization._update_and_normalize, normalization._all_finite, normalization._welford_update,
+               normalization._normalize_into)
     RunningMeanStd((3,)).update(obs)
+    preprocessor.transform(obs, episode_start=True)
     before = [len(kernel.signatures) for kernel in kernels]
     expected = Preprocessor((3,), 0.99, PreprocessingConfig())
     expected.reset(obs)
@@ -166,5 +168,7 @@ def test_read_only_observations_make_numba_compile_nothing_new():
     state, _ = preprocessor.step(obs, 1.0, False, False)
     assert normalization.all_finite(obs)
     RunningMeanStd((3,)).update(obs)
+    evaluated = preprocessor.transform(obs, episode_start=True)
     assert [len(kernel.signatures) for kernel in kernels] == before
+    np.testing.assert_array_equal(evaluated, preprocessor.transform(obs.copy(), episode_start=True))
     np.testing.assert_array_equal(state, expected.step(obs.copy(), 1.0, False, False)[0])

@@ -9,6 +9,7 @@ import pytest
 from streamrl.algorithms import Episode, StepInfo
 from streamrl.running.scalars import ScalarLog
 
+pytest.importorskip("tensorboardX")
 pytest.importorskip("tensorboard")
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 
@@ -16,10 +17,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 def read(log_dir, tag):
     events = EventAccumulator(str(log_dir))
     events.Reload()
-    return [(e.step, e.value) for e in events.Scalars(tag)]
+    return [(e.step, e.value) for e in events.Scalars(tag)] if tag in events.Tags()["scalars"] else []
 
 
 def test_the_scalar_log_does_not_import_torch(tmp_path):
+    pytest.importorskip("torch")  # (installed, so that not importing it means something)
     code = ("import sys; from streamrl.running.scalars import ScalarLog; log = ScalarLog(sys.argv[1]); "
             "log.add_scalar('x', 1.0, 1); log.close(); print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
@@ -45,4 +47,20 @@ def test_episodes_and_windows_read_back_and_a_resumed_log_drops_what_came_after_
     resumed = ScalarLog(tmp_path, window=3, purge_step=15)  # resumed from a checkpoint at step 14
     resumed.episode(Episode(25, 9.0, 11))
     resumed.close()
+    resumed.close()  # a second close does nothing
     assert read(tmp_path, "episode/return") == [(10, 1.5), (25, 9.0)]
+
+
+def test_episodes_alone_reach_the_disk_every_flush_interval(tmp_path, monkeypatch):
+    """A run that logs only episodes (the Stable-Baselines3 baselines) is flushed by its scalars."""
+    from streamrl.running import scalars
+
+    clock = [1000.0]
+    monkeypatch.setattr(scalars.time, "monotonic", lambda: clock[0])
+    log = ScalarLog(tmp_path)
+    log.episode(Episode(10, 1.5, 10))
+    assert read(tmp_path, "episode/return") == []  # buffered
+    clock[0] += scalars.FLUSH_SECONDS
+    log.episode(Episode(20, 2.5, 10))
+    assert read(tmp_path, "episode/return") == [(10, 1.5), (20, 2.5)]
+    log.close()

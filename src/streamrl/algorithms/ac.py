@@ -38,7 +38,7 @@ class StreamAC(StreamAgent):
 
     def _env_action(self, action: Any) -> Any:
         if isinstance(self.action_space, gym.spaces.Box):  # learn from the sample, act within bounds
-            space = self.action_space  # (np.clip's Python layers cost more than its two ufuncs)
+            space = self.action_space  # (np.clip's Python wrapper costs more than two ufunc calls)
             return np.minimum(np.maximum(action, space.low), space.high).reshape(space.shape)
         return action
 

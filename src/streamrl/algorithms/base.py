@@ -11,7 +11,8 @@ import math
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, NamedTuple
+from types import MappingProxyType
+from typing import Any, Callable, ClassVar, Mapping, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -265,12 +266,13 @@ class StreamAgent(ABC):
 
     @abstractmethod
     def _build(self, network: Any) -> None:
-        """Create the learners."""
+        """Create the learners, as attributes: every one made here (and only here) is saved, loaded
+        and has its traces cleared at an episode start."""
 
     @property
-    def learners(self) -> dict[str, Learner]:
-        """The agent's networks by attribute name (``q``; ``actor`` and ``critic``; ``v``)."""
-        return self._learners
+    def learners(self) -> Mapping[str, Learner]:
+        """The agent's networks by attribute name (``q``; ``actor`` and ``critic``; ``v``), read-only."""
+        return MappingProxyType(self._learners)
 
     # ---- the step-by-step interface -------------------------------------------------------
     def _begin(self, obs: Any, acting: bool = True) -> np.ndarray:

@@ -106,12 +106,12 @@ class RunningMeanStd:
             p = float(self._p[0]) + (x - old_mean) * (x - mean)
             self._mean[0], self._p[0], self._var[0] = mean, p, p / (self.count - 1)
             return
-        self.take_in(_welford_update, x)
+        self._take_in(_welford_update, _numeric(x))
 
-    def take_in(self, kernel: Callable, x: np.ndarray, *more: object) -> None:
+    def _take_in(self, kernel: Callable, x: np.ndarray, *more: object) -> None:
         """Runs a compiled Welford kernel (``_welford_update``, or one that also normalizes, with
-        ``more`` arguments) on the sample ``x``, checked against the statistics' shape."""
-        x = _numeric(x)
+        ``more`` arguments) on the sample ``x`` (as ``_numeric`` gives it), checked against the
+        statistics' shape."""
         if x.shape != self.mean.shape:
             raise ValueError(f"sample has shape {x.shape}, these statistics have {self.mean.shape}")
         kernel(x.reshape(-1), self._mean, self._p, self._var, self.count + 1, *more)
@@ -144,7 +144,7 @@ class ObservationNormalizer:
                              f"observation's {obs.size} values")
         target = np.empty(obs.size) if out is None else out
         if update:
-            self.stats.take_in(_update_and_normalize, obs, self.eps, target)
+            self.stats._take_in(_update_and_normalize, obs, self.eps, target)
         else:
             _normalize_into(obs.reshape(-1), self.stats._mean, self.stats._var, self.eps, target)
         return target.reshape(obs.shape) if out is None else out
