@@ -137,13 +137,16 @@ def test_sweep_on_local_workers_then_on_ray_gives_the_same_results(tmp_path, ray
     assert_same_as_uninterrupted(run, uninterrupted)
 
 
-KILL_SPEC = "algorithms: q\nenvs: CartPole-v1\nseeds: [3]\nsteps: 10000\ncheckpoint_every: 500\ntensorboard: false\n"
+# Long enough that a stop reaches the run well before its end: the sweep signals its child within
+# POLL_SECONDS of a Ctrl-C, in which a quiet machine runs ~5,000 CartPole steps; this seed's episodes
+# stay under 800 steps until step 15,000 (at 10,000 steps the run could finish before the signal came).
+KILL_SPEC = "algorithms: q\nenvs: CartPole-v1\nseeds: [3]\nsteps: 30000\ncheckpoint_every: 500\ntensorboard: false\n"
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     out = tmp_path_factory.mktemp("reference") / "run"
-    result = streamrl("train", "q", "CartPole-v1", "--steps", 10000, "--seed", 3, "--out", out, "--quiet",
+    result = streamrl("train", "q", "CartPole-v1", "--steps", 30000, "--seed", 3, "--out", out, "--quiet",
                       "--no-tensorboard")
     assert result.returncode == 0, result.stderr
     return out
