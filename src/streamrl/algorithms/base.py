@@ -335,7 +335,7 @@ class StreamAgent(ABC):
         """No trace carries over into a new episode. After a terminal step the algorithms have
         cleared them already; this covers an episode cut short by reset() or by loading an agent
         saved mid-episode."""
-        for learner in self.learners.values():
+        for learner in self._learners.values():
             learner.clear_traces()
 
     def reset(self, obs: Any) -> None:

@@ -60,7 +60,7 @@ def all_finite(x: np.ndarray) -> bool:
     if x.dtype.kind not in "fc":
         return True
     if x.dtype == np.float32 or x.dtype == np.float64:
-        return _all_finite(x.reshape(-1) if x.flags.writeable else x.ravel().copy())  # (see _numeric)
+        return _all_finite(_numeric(x).reshape(-1))  # (_numeric: a writable array, as the kernels take)
     return bool(np.isfinite(x).all())
 
 

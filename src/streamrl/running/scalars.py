@@ -31,15 +31,14 @@ def tensorboardx() -> ModuleType:
     torch unless torch is loaded already: tensorboardX imports it only to accept torch tensors,
     which streamrl never passes, and it would add seconds and ~190 MB to every fused run."""
     what = "TensorBoard logging (or pass --no-tensorboard)"
-    if "torch" in sys.modules:
-        return require("tensorboardX", "tensorboard", what)
-    sys.modules["torch"] = None  # (makes "import torch" raise ImportError, which tensorboardX handles)
-    try:
-        return require("tensorboardX", "tensorboard", what)
-    except MissingDependencyError:
-        pass  # (a tensorboardX that needs torch after all: with torch, or the message about the extra)
-    finally:
-        del sys.modules["torch"]
+    if "torch" not in sys.modules:
+        sys.modules["torch"] = None  # (makes "import torch" raise ImportError, which tensorboardX handles)
+        try:
+            return require("tensorboardX", "tensorboard", what)
+        except MissingDependencyError:
+            pass  # (a tensorboardX that needs torch after all: with torch below, or the message about the extra)
+        finally:
+            del sys.modules["torch"]
     return require("tensorboardX", "tensorboard", what)
 
 
