@@ -565,8 +565,10 @@ def render_markdown(stats: Statistics, paths: Sequence[Path], curve_files: dict[
             lines += _failed_table(stats, env, row)
             continue
         lines += [f"## {env}", "", f"![learning curves on {env}]({curve_files[env]})", "",
-                  f"Mean over seeds of each run's mean return over its last {CURVE_WINDOW} episodes, with a "
-                  f"{CONFIDENCE:.0%} bootstrap confidence band.", ""]
+                  f"Curves: mean over seeds of each run's mean return over its last {CURVE_WINDOW} episodes, "
+                  f"with a {CONFIDENCE:.0%} bootstrap confidence band. Final return: the mean return of the "
+                  f"episodes that ended in the last {FINAL_PERCENT}% of each run's budget, as a mean over seeds "
+                  f"with its {CONFIDENCE:.0%} bootstrap interval.", ""]
         rows = []
         for (method, e), members in stats.groups.items():
             if e != env:
