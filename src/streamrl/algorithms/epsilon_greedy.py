@@ -34,6 +34,7 @@ class EpsilonGreedyAgent(StreamAgent):
 
     def _build(self, network: Any) -> None:
         self.q = self._make_learner(int(self.action_space.n), self.kappa, network)
+        self._unit_vectors = np.eye(self.q.n_outputs)  # one_hot's rows, made once (learners only read grad_out)
 
     def _on_learn_start(self, total_steps: int) -> None:
         """The first learn() fixes the schedule's length; later calls continue it (epsilon never rises)."""
@@ -57,9 +58,7 @@ class EpsilonGreedyAgent(StreamAgent):
 
     def one_hot(self, action: int) -> np.ndarray:
         """Output-gradient of f = q(s, a)."""
-        grad = np.zeros(self.q.n_outputs)
-        grad[action] = 1.0
-        return grad
+        return self._unit_vectors[action]
 
     def _predict(self, state: np.ndarray, deterministic: bool) -> int:
         q_values = self.q.evaluate(state)

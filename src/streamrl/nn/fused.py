@@ -20,7 +20,7 @@ when freshly compiled than when loaded from Numba's on-disk cache, so the first 
 disagreed with every later one. One function per kernel gives the same machine code both ways
 (tests/nn/test_fused_determinism.py).
 
-Layout arrays (int64): ``sizes`` = widths of the MLP part [in, h1, ..., out]; ``w_off`` /
+Layout arrays (int64, passed to the kernels packed into one: ``pack_layout``): ``sizes`` = widths of the MLP part [in, h1, ..., out]; ``w_off`` /
 ``b_off`` = where each linear layer's weight and bias start in ``w``; ``convs`` = one row per
 conv layer (columns C_IN ... BY_POSITION below; zero rows for an MLP). All of a network's values
 share one index space: each conv layer's outputs start at its OUT_OFF, the MLP's input (the last
@@ -211,9 +211,48 @@ def _conv_forward(w, conv, patches, a):
             p += block
 
 
+# A network's layout arrays travel to the kernels packed into one int64 array, and a forward
+# pass's caches into one array of the activations' dtype plus one float64 array: Numba's dispatch
+# costs ~0.15 us per argument, and a step makes three to five kernel calls.
+N_CONV, N_SIZES, N_VALUES, N_PATCHES, N_NORMALIZED = range(5)
+HEADER = 5
+
+
+def pack_layout(sizes: np.ndarray, w_off: np.ndarray, b_off: np.ndarray, h_off: np.ndarray, convs: np.ndarray,
+                n_patches: int) -> np.ndarray:
+    """One int64 array: a header (the counts above), then convs (row-major), sizes, w_off, b_off, h_off."""
+    n_normalized = len(convs) + len(sizes) - 2
+    header = [len(convs), len(sizes), int(h_off[-1]), n_patches, n_normalized]
+    return np.concatenate([header, convs.ravel(), sizes, w_off, b_off, h_off]).astype(np.int64)
+
+
+@njit(cache=True, fastmath=FAST, inline="always")
+def _unpack_layout(layout):
+    """(sizes, w_off, b_off, h_off, convs) from a packed layout."""
+    n_conv, n_sizes = layout[N_CONV], layout[N_SIZES]
+    start = HEADER + n_conv * CONV_COLUMNS
+    convs = layout[HEADER:start].reshape((n_conv, CONV_COLUMNS))
+    sizes = layout[start:start + n_sizes]
+    w_off = layout[start + n_sizes:start + 2 * n_sizes - 1]
+    b_off = layout[start + 2 * n_sizes - 1:start + 3 * n_sizes - 2]
+    h_off = layout[start + 3 * n_sizes - 2:start + 4 * n_sizes - 1]
+    return sizes, w_off, b_off, h_off, convs
+
+
+@njit(cache=True, fastmath=FAST, inline="always")
+def _unpack_cache(layout, acts, stats):
+    """(h, a, n, patches, inv, out) of one forward pass's cache."""
+    m, n_normalized = layout[N_VALUES], max(layout[N_NORMALIZED], 1)
+    patches = acts[3 * m:3 * m + layout[N_PATCHES]]
+    return acts[:m], acts[m:2 * m], acts[2 * m:3 * m], patches, stats[:n_normalized], stats[n_normalized:]
+
+
 @njit(cache=True, fastmath=FAST)
-def forward(w, x, sizes, w_off, b_off, convs, h, h_off, a, n, inv, patches, out):
-    """Outputs of the network at x (float32, flattened), caching what the backward pass needs."""
+def forward(w, x, layout, acts, stats):
+    """Outputs of the network at x (float32, flattened), caching what the backward pass needs in
+    ``acts`` and ``stats`` (see _unpack_cache); the outputs are the end of ``stats``."""
+    sizes, w_off, b_off, h_off, convs = _unpack_layout(layout)
+    h, a, n, patches, inv, out = _unpack_cache(layout, acts, stats)
     n_conv = len(convs)
     for layer in range(n_conv):
         conv = convs[layer]
@@ -361,9 +400,12 @@ def _conv_input_grad(w, conv, g, g_in, patch_grad):
 
 
 @njit(cache=True, fastmath=FAST)
-def accumulate_trace(w, z, decay, g_out, sizes, w_off, b_off, convs, h, h_off, n, inv, patches, g, scratch):
-    """z <- decay z + d(g_out . outputs)/dw at the cached state, in one pass over z (g and scratch
-    are scratch space). Returns |z|_1 after the update, summed in float64."""
+def accumulate_trace(w, z, decay, g_out, layout, acts, stats, work):
+    """z <- decay z + d(g_out . outputs)/dw at the state cached in ``acts`` and ``stats``, in one
+    pass over z (``work``: scratch space). Returns |z|_1 after the update, summed in float64."""
+    sizes, w_off, b_off, h_off, convs = _unpack_layout(layout)
+    h, _, n, patches, inv, _ = _unpack_cache(layout, acts, stats)
+    g, scratch = work[:layout[N_VALUES]], work[layout[N_VALUES]:]
     decay = g.dtype.type(decay)  # the activations' precision (see FusedLearner)
     l1 = 0.0
     n_conv = len(convs)

@@ -45,17 +45,15 @@ def conv_layout(input_shape: tuple[int, ...], layers: list[tuple[int, int, int]]
 
 
 class _Cache:
-    """Activations of one forward pass."""
+    """Activations of one forward pass: h, a, n and the unfolded patches in ``acts``; each
+    normalized layer's 1/sqrt(var + eps), then the outputs, in ``stats`` (see streamrl.nn.fused)."""
 
     def __init__(self, n_inputs: int, n_values: int, n_normalized: int, n_patches: int, n_outputs: int,
                  dtype: type) -> None:
         self.x = np.zeros(n_inputs, dtype=np.float32)  # the input as float32, when it comes in another form
-        self.h = np.zeros(n_values, dtype=dtype)
-        self.a = np.zeros(n_values, dtype=dtype)
-        self.n = np.zeros(n_values, dtype=dtype)
-        self.patches = np.zeros(n_patches, dtype=dtype)
-        self.inv = np.zeros(max(n_normalized, 1))
-        self.out = np.zeros(n_outputs)
+        self.acts = np.zeros(3 * n_values + n_patches, dtype=dtype)
+        self.stats = np.zeros(max(n_normalized, 1) + n_outputs)
+        self.out = self.stats[max(n_normalized, 1):]
 
 
 class FusedLearner(Learner):
@@ -88,17 +86,16 @@ class FusedLearner(Learner):
         self.offsets = offsets
         first_linear = 2 * len(convs)
         self.convs = convs
-        self.sizes = np.array(sizes, dtype=np.int64)
-        self.w_off = np.array(offsets[first_linear:-1:2], dtype=np.int64)
-        self.b_off = np.array(offsets[first_linear + 1::2], dtype=np.int64)
-        self.h_off = (mlp_start + np.concatenate([[0], np.cumsum(sizes)])).astype(np.int64)
+        h_off = mlp_start + np.concatenate([[0], np.cumsum(sizes)])
+        self.layout = fused.pack_layout(np.array(sizes), offsets[first_linear:-1:2], offsets[first_linear + 1::2],
+                                        h_off, convs, n_patches)
         self.w = np.zeros(offsets[-1], dtype=np.float32)
         for shape, start in zip(shapes[0::2], offsets[0::2]):  # sparse weights, zero biases
             self.w[start:start + int(np.prod(shape))] = sparse_uniform(shape, sparsity, rng).ravel()
         self.z = np.zeros_like(self.w)
         self.v = np.zeros_like(self.w) if optimizer == "adaptive" else np.zeros(0, dtype=np.float32)
         self._zhat = np.zeros_like(self.w) if optimizer == "adaptive" else np.zeros(0, dtype=np.float32)
-        n_values = int(self.h_off[-1])
+        n_values = int(h_off[-1])
         n_inputs = int(np.prod(spec.input_shape))
         n_normalized = len(convs) + len(sizes) - 2
         # Activations: float32 for the CNNs (speed: 131k weights for MinAtar), float64 for the small
@@ -106,8 +103,7 @@ class FusedLearner(Learner):
         dtype = np.float32 if len(convs) else np.float64
         self._train, self._eval = (_Cache(n_inputs, n_values, n_normalized, n_patches, spec.n_outputs, dtype)
                                    for _ in range(2))
-        self._grad = np.zeros(n_values, dtype=dtype)
-        self._scratch = np.zeros(n_scratch, dtype=dtype)
+        self._work = np.zeros(n_values + n_scratch, dtype=dtype)  # the backward pass's gradients, then scratch
         self._ready = False
 
     def _run(self, x: np.ndarray, cache: _Cache) -> np.ndarray:
@@ -119,8 +115,7 @@ class FusedLearner(Learner):
         else:
             cache.x[:] = x.reshape(-1)
             x = cache.x
-        fused.forward(self.w, x, self.sizes, self.w_off, self.b_off, self.convs, cache.h, self.h_off, cache.a,
-                      cache.n, cache.inv, cache.patches, cache.out)
+        fused.forward(self.w, x, self.layout, cache.acts, cache.stats)
         return cache.out.copy()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -139,8 +134,7 @@ class FusedLearner(Learner):
         if grad_out.shape != (self.n_outputs,):
             raise ValueError(f"grad_out has shape {grad_out.shape}; this network has {self.n_outputs} outputs")
         c = self._train
-        l1 = fused.accumulate_trace(self.w, self.z, self.decay, grad_out, self.sizes, self.w_off, self.b_off,
-                                    self.convs, c.h, self.h_off, c.n, c.inv, c.patches, self._grad, self._scratch)
+        l1 = fused.accumulate_trace(self.w, self.z, self.decay, grad_out, self.layout, c.acts, c.stats, self._work)
         if self.optimizer == "adaptive":
             self.t += 1
             step = fused.adaptive_obgd_step(self.w, self.z, self.v, self.t, float(delta), self.lr, self.kappa,
