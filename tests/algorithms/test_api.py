@@ -9,6 +9,7 @@ import torch
 
 import streamrl
 from streamrl import StreamAC, StreamAgent, StreamQ, StreamSARSA, StreamTD, make_env
+from streamrl.envs import PreprocessingConfig
 
 
 def weights(agent):
@@ -173,6 +174,33 @@ def test_non_finite_observation_is_refused_before_learning():
     assert stats.count == 1 and agent.num_steps == 0  # nothing was learned from it
     for k, v in before.items():
         np.testing.assert_array_equal(v, weights(agent)[k])
+
+
+@pytest.mark.parametrize("normalize", [True, False], ids=["normalized", "not normalized"])
+@pytest.mark.parametrize("where", ["first observation", "next observation"])
+def test_a_refused_observation_leaves_every_statistic_and_the_clock_as_they_were(normalize, where):
+    """The observation is checked before anything takes the transition in: the observation and
+    reward statistics, the reward trace and the time feature's clock all stay as they were."""
+    agent = StreamQ(observation_space=gym.spaces.Box(-1, 1, (2,)), action_space=gym.spaces.Discrete(2), seed=0,
+                    preprocessing=PreprocessingConfig(normalize_observation=normalize, time_limit=10))
+    obs = np.zeros(2)
+    for next_obs in (np.array([0.5, -0.5]), np.array([1.0, -1.0])):
+        agent.act(obs)
+        agent.observe(1.0, next_obs, False, False)
+        obs = next_obs
+    agent.act(obs)
+    if where == "first observation":  # the episode ends; the next act() starts another at its observation
+        agent.observe(1.0, np.array([0.3, 0.3]), True, False)
+    before = agent.preprocessor.state_dict()
+    assert before["time.steps"] > 0 and before["reward.count"] > 0
+    bad = np.array([np.inf, 0.0])
+    with pytest.raises(ValueError, match=r"non-finite observation at step \d+ \(NaN or inf in 1 of 2 values\); "
+                                         "nothing was learned from it"):
+        agent.observe(1.0, bad, False, False) if where == "next observation" else agent.act(bad)
+    after = agent.preprocessor.state_dict()
+    assert sorted(after) == sorted(before)
+    for key, value in before.items():
+        np.testing.assert_array_equal(after[key], value, err_msg=key)
 
 
 @pytest.mark.parametrize("reward", [np.nan, np.float32(np.inf), np.array([np.nan]), np.array(-np.inf)],

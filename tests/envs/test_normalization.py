@@ -172,3 +172,30 @@ def test_read_only_observations_make_numba_compile_nothing_new():
     assert [len(kernel.signatures) for kernel in kernels] == before
     np.testing.assert_array_equal(evaluated, preprocessor.transform(obs.copy(), episode_start=True))
     np.testing.assert_array_equal(state, expected.step(obs.copy(), 1.0, False, False)[0])
+
+
+def test_the_normalizer_refuses_a_non_finite_observation_with_its_statistics_untouched():
+    from streamrl.envs.normalization import NonFiniteObservation
+
+    norm = ObservationNormalizer((3,))
+    norm(np.array([1.0, 2.0, 3.0]))
+    before = norm.stats.state_dict()
+    with pytest.raises(NonFiniteObservation, match=r"NaN or inf in 2 of 3 values"):
+        norm(np.array([np.nan, 1.0, -np.inf], dtype=np.float32))
+    for key, value in norm.stats.state_dict().items():
+        assert np.array_equal(value, before[key]), key
+    assert norm(np.array([np.nan, 0.0, 0.0]), update=False).shape == (3,)  # evaluation takes in nothing: no check
+
+
+def test_one_numbers_statistics_save_as_the_arrays_of_shape_zero_dims():
+    stats = RunningMeanStd(())
+    for x in (1.0, 3.0, 8.0):
+        stats.update(x)
+    state = stats.state_dict()
+    assert all(v.shape == () for v in state.values()) and state["var"].dtype == np.float64
+    assert (float(state["mean"]), float(state["var"]), int(state["count"])) == (4.0, 13.0, 3)
+    restored = RunningMeanStd(())
+    restored.load_state_dict(state)
+    restored.update(4.0)
+    stats.update(4.0)
+    assert (restored.mean, restored.p, restored.var) == (stats.mean, stats.p, stats.var)

@@ -19,7 +19,7 @@ import numpy as np
 
 from streamrl.algorithms.techniques import apply_preprocessing_switches, check_switch
 from streamrl.envs.make import DOMAINS, domain_of, preprocessing_for, require
-from streamrl.envs.normalization import all_finite
+from streamrl.envs.normalization import NonFiniteObservation
 from streamrl.envs.preprocessing import PreprocessingConfig, Preprocessor
 from streamrl.nn.learner import Learner
 from streamrl.nn.networks import NetworkSpec
@@ -279,9 +279,12 @@ class StreamAgent(ABC):
         """The processed current state; a new episode starts if the last one ended."""
         self._acted = acting
         if self._state is None:
-            self._check_finite(obs)
+            try:
+                state = self.preprocessor.reset(obs)
+            except NonFiniteObservation as e:
+                raise self._non_finite(e) from None
             self._on_episode_start()
-            self._state = self.preprocessor.reset(obs)
+            self._state = state
         elif obs is not self._last_raw and not np.array_equal(obs, self._last_raw):
             raise ValueError("act() got an observation other than the next_obs last given to observe(); "
                              "after a terminal or truncated step the episode restarts by itself")
@@ -298,8 +301,10 @@ class StreamAgent(ABC):
         if not math.isfinite(reward):
             raise ValueError(f"non-finite reward {reward} at step {self.num_steps + 1}; nothing was learned from it"
                              f"{self._divergence_note()}")
-        self._check_finite(next_obs)
-        return self.preprocessor.step(next_obs, reward, terminated, truncated)
+        try:
+            return self.preprocessor.step(next_obs, reward, terminated, truncated)
+        except NonFiniteObservation as e:
+            raise self._non_finite(e) from None
 
     @staticmethod
     def _one_number(reward: Any) -> float:
@@ -308,12 +313,11 @@ class StreamAgent(ABC):
             raise ValueError(f"the reward must be one real number, got {reward!r}; nothing was learned from it")
         return float(value.reshape(()))
 
-    def _check_finite(self, obs: Any) -> None:
-        obs = np.asarray(obs)
-        if not all_finite(obs):
-            raise ValueError(f"non-finite observation at step {self.num_steps + 1} (NaN or inf in "
-                             f"{int((~np.isfinite(obs)).sum())} of {obs.size} values); nothing was learned from it"
-                             f"{self._divergence_note()}")
+    def _non_finite(self, error: NonFiniteObservation) -> ValueError:
+        """The preprocessor's refusal of an observation, said as the agent's (the statistics have
+        not taken it in)."""
+        return ValueError(f"non-finite observation at step {self.num_steps + 1} (NaN or inf in {error.n_bad} of "
+                          f"{error.size} values); nothing was learned from it{self._divergence_note()}")
 
     def _divergence_note(self) -> str:
         """Why the env went non-finite, when the agent's own weights did first (checked on this error

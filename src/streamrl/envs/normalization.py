@@ -40,10 +40,14 @@ def _normalize_into(x, mean, var, eps, out):
 
 @njit(cache=True)
 def _update_and_normalize(x, mean, p, var, count, eps, out):
-    """The two loops above in one call (one step's observation): the statistics take ``x`` in, then
-    ``x`` is normalized by them."""
+    """One step's observation in one call: False, with nothing touched, if ``x`` holds a NaN or
+    inf; else the statistics take ``x`` in, ``x`` is normalized by them, and True."""
+    for i in range(len(x)):
+        if not np.isfinite(x[i]):
+            return False
     _welford_update(x, mean, p, var, count)
     _normalize_into(x, mean, var, eps, out)
+    return True
 
 
 @njit(cache=True)
@@ -52,6 +56,15 @@ def _all_finite(x):
         if not np.isfinite(x[i]):
             return False
     return True
+
+
+class NonFiniteObservation(ValueError):
+    """An observation holding a NaN or inf, refused before any statistic took it in."""
+
+    def __init__(self, obs: np.ndarray) -> None:
+        obs = np.asarray(obs)
+        self.n_bad, self.size = int((~np.isfinite(obs)).sum()), obs.size
+        super().__init__(f"non-finite observation (NaN or inf in {self.n_bad} of {self.size} values)")
 
 
 def all_finite(x: np.ndarray) -> bool:
@@ -80,52 +93,56 @@ def _numeric(x: np.ndarray | float) -> np.ndarray:
 class RunningMeanStd:
     """Welford's running mean and sample variance, per coordinate, in float64.
 
-    The variance is 1 until two samples exist, then ``p / (n - 1)``. Updated in place by a
-    compiled loop (nothing allocated per step); ``mean``, ``p`` and ``var`` keep their arrays.
+    The variance is 1 until two samples exist, then ``p / (n - 1)``. Arrays are updated in place
+    by a compiled loop (nothing allocated per step; ``mean``, ``p`` and ``var`` keep their arrays);
+    one number (shape ``()``, the reward scaler's) is kept in Python floats, as every read and
+    write of a NumPy scalar costs more than the arithmetic.
     """
 
     def __init__(self, shape: tuple[int, ...] = ()) -> None:
-        self.mean = np.zeros(shape, dtype=np.float64)
-        self.p = np.zeros(shape, dtype=np.float64)
-        self.var = np.ones(shape, dtype=np.float64)
+        self.shape = tuple(shape)
         self.count = 0
-        self._flat()
+        self._set(np.zeros(shape), np.zeros(shape), np.ones(shape))
 
-    def _flat(self) -> None:
+    def _set(self, mean: np.ndarray, p: np.ndarray, var: np.ndarray) -> None:
+        if not self.shape:
+            self.mean, self.p, self.var = float(mean), float(p), float(var)
+            return
+        self.mean, self.p, self.var = (np.array(a, dtype=np.float64) for a in (mean, p, var))
         self._mean, self._p, self._var = (a.reshape(-1) for a in (self.mean, self.p, self.var))
 
     def update(self, x: np.ndarray | float) -> None:
-        if not self.mean.shape:  # one number (the reward scaler's): the same formula in Python floats
+        if not self.shape:  # the same formula in Python floats
             self.count += 1
             x = float(x)
             if self.count == 1:
-                self._mean[0], self._p[0], self._var[0] = x, 0.0, 1.0
+                self.mean, self.p, self.var = x, 0.0, 1.0
                 return
-            old_mean = float(self._mean[0])
-            mean = old_mean + (x - old_mean) / self.count
-            p = float(self._p[0]) + (x - old_mean) * (x - mean)
-            self._mean[0], self._p[0], self._var[0] = mean, p, p / (self.count - 1)
+            old_mean = self.mean
+            self.mean = old_mean + (x - old_mean) / self.count
+            self.p = self.p + (x - old_mean) * (x - self.mean)
+            self.var = self.p / (self.count - 1)
             return
         self._take_in(_welford_update, _numeric(x))
 
-    def _take_in(self, kernel: Callable, x: np.ndarray, *more: object) -> None:
+    def _take_in(self, kernel: Callable, x: np.ndarray, *more: object) -> bool:
         """Runs a compiled Welford kernel (``_welford_update``, or one that also normalizes, with
         ``more`` arguments) on the sample ``x`` (as ``_numeric`` gives it), checked against the
-        statistics' shape."""
-        if x.shape != self.mean.shape:
-            raise ValueError(f"sample has shape {x.shape}, these statistics have {self.mean.shape}")
-        kernel(x.reshape(-1), self._mean, self._p, self._var, self.count + 1, *more)
+        statistics' shape. False if the kernel refused the sample (it then counts nothing)."""
+        if x.shape != self.shape:
+            raise ValueError(f"sample has shape {x.shape}, these statistics have {self.shape}")
+        if kernel(x.reshape(-1), self._mean, self._p, self._var, self.count + 1, *more) is False:
+            return False
         self.count += 1  # counted once the statistics have taken it in
+        return True
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        return {"mean": self.mean.copy(), "p": self.p.copy(), "var": self.var.copy(), "count": np.array(self.count)}
+        return {"mean": np.array(self.mean, dtype=np.float64), "p": np.array(self.p, dtype=np.float64),
+                "var": np.array(self.var, dtype=np.float64), "count": np.array(self.count)}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self.mean = np.array(state["mean"], dtype=np.float64)
-        self.p = np.array(state["p"], dtype=np.float64)
-        self.var = np.array(state["var"], dtype=np.float64)
+        self._set(state["mean"], state["p"], state["var"])
         self.count = int(state["count"])
-        self._flat()
 
 
 class ObservationNormalizer:
@@ -136,7 +153,9 @@ class ObservationNormalizer:
         self.eps = eps
 
     def __call__(self, obs: np.ndarray, update: bool = True, out: np.ndarray | None = None) -> np.ndarray:
-        """The normalized observation (float64, or written into the flat array ``out``)."""
+        """The normalized observation (float64, or written into the flat array ``out``). With
+        ``update``, an observation holding a NaN or inf is refused (NonFiniteObservation) before
+        the statistics take it in."""
         obs = _numeric(obs)
         if out is not None and (out.shape != (obs.size,) or out.dtype.kind != "f" or out.dtype.itemsize < 4):
             # (the compiled loop checks no bounds)
@@ -144,7 +163,8 @@ class ObservationNormalizer:
                              f"observation's {obs.size} values")
         target = np.empty(obs.size) if out is None else out
         if update:
-            self.stats._take_in(_update_and_normalize, obs, self.eps, target)
+            if not self.stats._take_in(_update_and_normalize, obs, self.eps, target):
+                raise NonFiniteObservation(obs)
         else:
             _normalize_into(obs.reshape(-1), self.stats._mean, self.stats._var, self.eps, target)
         return target.reshape(obs.shape) if out is None else out
@@ -165,7 +185,7 @@ class RewardScaler:
     def __call__(self, reward: float, done: bool) -> float:
         self.trace = self.gamma * (1.0 - float(done)) * self.trace + float(reward)
         self.stats.update(self.trace)
-        return float(reward) / math.sqrt(float(self.stats.var) + self.eps)
+        return float(reward) / math.sqrt(self.stats.var + self.eps)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {**self.stats.state_dict(), "trace": np.array(self.trace, dtype=np.float64)}
@@ -188,13 +208,17 @@ class TimeFeature:
         self.time_limit = time_limit
         self.steps = 0
 
+    def value(self, steps: int) -> float:
+        """The feature after ``steps`` steps."""
+        return -0.5 + steps / self.time_limit
+
     def reset(self) -> float:
         self.steps = 0
-        return -0.5
+        return self.value(0)
 
     def step(self) -> float:
         self.steps += 1
-        return -0.5 + self.steps / self.time_limit
+        return self.value(self.steps)
 
 
 class ObservationTrace:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, asdict
 
 import numpy as np
 
-from streamrl.envs.normalization import ObservationNormalizer, RewardScaler, TimeFeature
+from streamrl.envs.normalization import (NonFiniteObservation, ObservationNormalizer, RewardScaler, TimeFeature,
+                                         all_finite)
 
 
 @dataclass(frozen=True)
@@ -56,15 +57,19 @@ class Preprocessor:
             shape = (shape[0] + 1,)
         return shape
 
-    def _checked(self, obs: np.ndarray) -> np.ndarray:
+    def _checked(self, obs: np.ndarray, update: bool) -> np.ndarray:
+        """The observation as an array of the right shape. One that the statistics will take in
+        must be finite: the normalizer's compiled loop checks that, else it is checked here."""
         x = np.asarray(obs)
         if x.shape != self.obs_shape:
             raise ValueError(f"observation has shape {x.shape}, expected {self.obs_shape}; "
                              "pass the raw observation of the environment the agent was built for")
+        if update and self.obs_norm is None and not all_finite(x):
+            raise NonFiniteObservation(x)
         return x
 
     def _frame(self, obs: np.ndarray, update: bool) -> np.ndarray:
-        x = self._checked(obs)
+        x = self._checked(obs, update)
         if self.obs_norm is not None:
             # computed in float64 and stored as float32 at once: the numbers of a float64 frame
             # cast later, without the float64 copies (an Atari frame stack is 225 KB in float64)
@@ -89,7 +94,7 @@ class Preprocessor:
         return out
 
     def _vector_state(self, obs: np.ndarray, update: bool, time_value: float | None) -> np.ndarray:
-        x = self._checked(obs)
+        x = self._checked(obs, update)
         out = np.empty(self.output_shape, dtype=np.float32)
         if self.obs_norm is not None:
             self.obs_norm(x, update=update, out=out[:x.size])
@@ -105,17 +110,24 @@ class Preprocessor:
         return self._assemble(self._frame(obs, update), frames, start, time_value)
 
     def reset(self, obs: np.ndarray) -> np.ndarray:
-        """First observation of an episode (it counts in the statistics)."""
-        t = self.time.reset() if self.time is not None else None
-        return self._process(obs, True, self.frames, True, t)
+        """First observation of an episode (it counts in the statistics). An observation holding a
+        NaN or inf is refused (NonFiniteObservation) with every statistic and counter untouched."""
+        state = self._process(obs, True, self.frames, True, self.time.value(0) if self.time is not None else None)
+        if self.time is not None:
+            self.time.reset()
+        return state
 
     def step(self, obs: np.ndarray, reward: float, terminated: bool, truncated: bool) -> tuple[np.ndarray, float]:
-        """Next observation and reward of a transition; returns what the agent learns from."""
-        done = terminated or truncated
+        """Next observation and reward of a transition; returns what the agent learns from. An
+        observation holding a NaN or inf is refused (NonFiniteObservation) before anything,
+        the reward's statistics and the clock included, has taken the transition in."""
+        t = self.time.value(self.time.steps + 1) if self.time is not None else None
+        state = self._process(obs, True, self.frames, False, t)
+        if self.time is not None:
+            self.time.step()
         if self.reward_scaler is not None:
-            reward = self.reward_scaler(reward, done)
-        t = self.time.step() if self.time is not None else None
-        return self._process(obs, True, self.frames, False, t), float(reward)
+            reward = self.reward_scaler(reward, terminated or truncated)
+        return state, float(reward)
 
     def transform(self, obs: np.ndarray, episode_start: bool) -> np.ndarray:
         """For evaluation: frozen statistics and a separate episode clock and frame stack."""
