@@ -96,7 +96,7 @@ def test_read_only_inputs_make_numba_compile_nothing_new():
     x, g = np.ones(3, dtype=np.float32), np.array([1.0, 0.0])
     learner.forward(x)
     learner.update(g, 0.1, False)
-    kernels = (fused.forward, fused.accumulate_trace)
+    kernels = (fused.forward, fused.obgd_update)
     before = [len(kernel.signatures) for kernel in kernels]
     x.flags.writeable = g.flags.writeable = False
     learner.forward(x)

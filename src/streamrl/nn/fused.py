@@ -10,9 +10,9 @@ Weights and traces are float32 as in the torch path. Activations and their gradi
 float32 for the CNNs (so their inner loops vectorize without conversions) and float64 for the
 small MLPs (FusedLearner picks); layer-norm statistics and the trace's L1 norm always accumulate
 in float64 (the L1 norm of a 131k-weight trace summed in float32 is visibly off, see
-``streamrl.optim``). An update is two passes over the parameters: ``accumulate_trace`` decays
-the trace, adds the gradient and sums |z| in one pass; ``obgd_step`` (or
-``adaptive_obgd_step``) moves the weights.
+``streamrl.optim``). An update is one kernel call (``obgd_update`` or ``adaptive_obgd_update``)
+and two passes over the parameters: ``_accumulate_trace`` decays the trace, adds the gradient
+and sums |z| in one pass; ``_obgd_step`` (or ``_adaptive_obgd_step``) moves the weights.
 
 Helpers are inlined into the kernels at Numba's level (``inline="always"``): with reassociation
 allowed, a kernel that calls a separately compiled helper computed slightly different numbers
@@ -20,11 +20,12 @@ when freshly compiled than when loaded from Numba's on-disk cache, so the first 
 disagreed with every later one. One function per kernel gives the same machine code both ways
 (tests/nn/test_fused_determinism.py).
 
-Layout arrays (int64, passed to the kernels packed into one: ``pack_layout``): ``sizes`` = widths of the MLP part [in, h1, ..., out]; ``w_off`` /
-``b_off`` = where each linear layer's weight and bias start in ``w``; ``convs`` = one row per
-conv layer (columns C_IN ... BY_POSITION below; zero rows for an MLP). All of a network's values
-share one index space: each conv layer's outputs start at its OUT_OFF, the MLP's input (the last
-conv's output, or a copy of x) at ``h_off[0]``, each linear layer's outputs at the next ``h_off``.
+Layout arrays (int64; the kernels take them packed into one, see ``pack_layout``): ``sizes`` =
+widths of the MLP part [in, h1, ..., out]; ``w_off`` / ``b_off`` = where each linear layer's
+weight and bias start in ``w``; ``convs`` = one row per conv layer (columns C_IN ... BY_POSITION
+below; zero rows for an MLP). All of a network's values share one index space: each conv
+layer's outputs start at its OUT_OFF, the MLP's input (the last conv's output, or a copy of x) at
+``h_off[0]``, each linear layer's outputs at the next ``h_off``.
 A forward pass caches, per network input: ``h`` (values after the activation, i.e. each layer's
 input), ``n`` (normalized values) and ``inv`` (1/sqrt(var + eps) per normalized layer: conv
 layers first, then the MLP's hidden layers), and ``patches`` (each conv layer's input unfolded,
@@ -399,8 +400,8 @@ def _conv_input_grad(w, conv, g, g_in, patch_grad):
     _unfold(g_in, conv, grads, True)
 
 
-@njit(cache=True, fastmath=FAST)
-def accumulate_trace(w, z, decay, g_out, layout, acts, stats, work):
+@njit(cache=True, fastmath=FAST, inline="always")
+def _accumulate_trace(w, z, decay, g_out, layout, acts, stats, work):
     """z <- decay z + d(g_out . outputs)/dw at the state cached in ``acts`` and ``stats``, in one
     pass over z (``work``: scratch space). Returns |z|_1 after the update, summed in float64."""
     sizes, w_off, b_off, h_off, convs = _unpack_layout(layout)
@@ -467,14 +468,14 @@ def _step_along(w, direction, z, l1, delta, lr, kappa, reset):
     return step
 
 
-@njit(cache=True, fastmath=FAST)
-def obgd_step(w, z, l1, delta, lr, kappa, reset):
+@njit(cache=True, fastmath=FAST, inline="always")
+def _obgd_step(w, z, l1, delta, lr, kappa, reset):
     """ObGD, given l1 = |z|_1: w += step * delta * z; then z <- 0 if reset. Returns the step size."""
     return _step_along(w, z, z, l1, delta, lr, kappa, reset)
 
 
-@njit(cache=True, fastmath=FAST)
-def adaptive_obgd_step(w, z, v, t, delta, lr, kappa, beta2, eps, reset, zhat):
+@njit(cache=True, fastmath=FAST, inline="always")
+def _adaptive_obgd_step(w, z, v, t, delta, lr, kappa, beta2, eps, reset, zhat):
     """AdaptiveObGD at update t: v <- b2 v + (1-b2)(delta z)^2; z_hat = z / sqrt(v / (1-b2^t) + eps).
     Elementwise in float32, as torch does it; the L1 norm of z_hat in float64."""
     delta32, beta32, rest32 = np.float32(delta), np.float32(beta2), np.float32(1.0 - beta2)
@@ -487,3 +488,21 @@ def adaptive_obgd_step(w, z, v, t, delta, lr, kappa, beta2, eps, reset, zhat):
         zhat[i] = zh
         l1 += abs(zh)
     return _step_along(w, zhat, z, l1, delta, lr, kappa, reset)
+
+
+# One kernel call per update (the trace, then the step): a call costs microseconds in a training
+# loop, where the agent's and the environment's code keep pushing the dispatcher out of the caches.
+@njit(cache=True, fastmath=FAST)
+def obgd_update(w, z, decay, g_out, layout, acts, stats, work, delta, lr, kappa, reset):
+    """ObGD: z <- decay z + d(g_out . outputs)/dw at the cached state, then the bounded step
+    w += step * delta * z, then z <- 0 if reset. Returns the step size."""
+    l1 = _accumulate_trace(w, z, decay, g_out, layout, acts, stats, work)
+    return _obgd_step(w, z, l1, delta, lr, kappa, reset)
+
+
+@njit(cache=True, fastmath=FAST)
+def adaptive_obgd_update(w, z, v, t, decay, g_out, layout, acts, stats, work, delta, lr, kappa, beta2, eps, reset,
+                         zhat):
+    """AdaptiveObGD at update t: the same trace, then the step along z_hat (its bound uses |z_hat|_1)."""
+    _accumulate_trace(w, z, decay, g_out, layout, acts, stats, work)
+    return _adaptive_obgd_step(w, z, v, t, delta, lr, kappa, beta2, eps, reset, zhat)

@@ -134,13 +134,14 @@ class FusedLearner(Learner):
         if grad_out.shape != (self.n_outputs,):
             raise ValueError(f"grad_out has shape {grad_out.shape}; this network has {self.n_outputs} outputs")
         c = self._train
-        l1 = fused.accumulate_trace(self.w, self.z, self.decay, grad_out, self.layout, c.acts, c.stats, self._work)
         if self.optimizer == "adaptive":
             self.t += 1
-            step = fused.adaptive_obgd_step(self.w, self.z, self.v, self.t, float(delta), self.lr, self.kappa,
-                                            self.beta2, self.eps, reset, self._zhat)
+            step = fused.adaptive_obgd_update(self.w, self.z, self.v, self.t, self.decay, grad_out, self.layout, c.acts,
+                                              c.stats, self._work, float(delta), self.lr, self.kappa, self.beta2,
+                                              self.eps, reset, self._zhat)
         else:
-            step = fused.obgd_step(self.w, self.z, l1, float(delta), self.lr, self.kappa, reset)
+            step = fused.obgd_update(self.w, self.z, self.decay, grad_out, self.layout, c.acts, c.stats, self._work,
+                                     float(delta), self.lr, self.kappa, reset)
         self._ready = False
         return UpdateInfo(step, step < self.lr)
 
