@@ -96,3 +96,14 @@ def test_sarsa_keeps_traces_after_nongreedy_actions(observations):
         obs = observations[t]
         agent.observe(0.1, obs, False, False)
     assert all((z != 0).any() for z in agent.q.traces()[0::2])  # every weight tensor's trace survives
+
+
+@pytest.mark.parametrize("values, expected", [([1.0, 3.0, 2.0], 3.0), ([-2.0, -0.5], -0.5), ([np.inf, -np.inf], np.inf),
+                                              ([np.nan, 1.0], np.nan), ([1.0, 5.0, np.nan], np.nan)])
+def test_the_greedy_value_is_max_over_actions_as_numpy_gives_it(values, expected):
+    from streamrl.algorithms.epsilon_greedy import greedy_value
+
+    value = greedy_value(np.array(values))
+    assert type(value) is float
+    np.testing.assert_equal(value, expected)
+    np.testing.assert_equal(value, np.max(values))  # NaN anywhere gives NaN, as np.max

@@ -3,6 +3,7 @@ action choice with epsilon linear from 1.0 to 0.01 over a fraction of the step b
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gymnasium as gym
@@ -10,6 +11,16 @@ import numpy as np
 
 from streamrl.algorithms.base import StreamAgent
 from streamrl.envs.make import DOMAINS
+
+
+def greedy_value(q_values: np.ndarray) -> float:
+    """max_a q(s, a) as np.max gives it (NaN if any value is NaN), in Python floats: NumPy's
+    reduction machinery, run once a step, made the whole training loop (the env's own step
+    included) about a third slower on these machines."""
+    values = q_values.tolist()
+    if math.isnan(sum(values)) and any(map(math.isnan, values)):  # (a sum is NaN also for inf - inf)
+        return math.nan
+    return max(values)
 
 
 class EpsilonGreedyAgent(StreamAgent):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from streamrl.algorithms.base import StepInfo
-from streamrl.algorithms.epsilon_greedy import EpsilonGreedyAgent
+from streamrl.algorithms.epsilon_greedy import EpsilonGreedyAgent, greedy_value
 
 
 class StreamQ(EpsilonGreedyAgent):
@@ -18,18 +18,18 @@ class StreamQ(EpsilonGreedyAgent):
         s = self._begin(obs)
         q_s = self.q.forward(s)  # q(s, .), remembered for the update's gradient
         self.action, self.nongreedy = self.epsilon_greedy(q_s)
-        self.q_sa = q_s[self.action]
+        self.q_sa = float(q_s[self.action])
         return self.action
 
     def observe(self, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> StepInfo:
         s_next, r = self._advance(reward, next_obs, terminated, truncated)
         s, a = self._state, self.action
         done = terminated or truncated  # with time information, truncation is terminal too
-        delta = r + self.gamma * (1 - done) * self.q.evaluate(s_next).max() - self.q_sa
+        delta = r + self.gamma * (1 - done) * greedy_value(self.q.evaluate(s_next)) - self.q_sa
         update = self.q.update(self.one_hot(a), delta, reset=done or self.nongreedy)
         overshot = None
         if self.track_overshoot:
-            delta_after = r + self.gamma * (1 - done) * self.q.evaluate(s_next).max() - self.q.evaluate(s)[a]
+            delta_after = r + self.gamma * (1 - done) * greedy_value(self.q.evaluate(s_next)) - self.q.evaluate(s)[a]
             overshot = self._overshot(delta, delta_after)
         self._finish(s_next, next_obs, done)
         return StepInfo(float(delta), update.step_size, update.bound_active, overshot)
