@@ -10,13 +10,13 @@ def test_bench_prints_one_row_per_workload_with_every_column():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     header = next(line for line in lines if line.startswith("algorithm"))
-    assert header.split() == ["algorithm", "environment", "env", "only", "torch", "fused", "fused/torch",
-                              "fused/env", "p50", "us", "p99", "us", "MB", "torch", "MB", "fused"]
+    assert header.split() == ["algorithm", "environment", "env", "only", "torch", "fused", "net", "only",
+                              "fused/torch", "fused/env", "p50", "us", "p99", "us", "MB", "torch", "MB", "fused"]
     number = r"[\d,]+(?:\.\d+)?"
     for env_id in ("CartPole-v1", "BreakoutNoFrameskip-v4"):  # Atari runs on the fused backend too
         row = next(line for line in lines if line.startswith("q") and env_id in line).split()
-        assert len(row) == 11 and all(re.fullmatch(number, value) for value in row[2:]), row
-        assert float(row[4].replace(",", "")) > 0  # fused steps per second
+        assert len(row) == 12 and all(re.fullmatch(number, value) for value in row[2:]), row
+        assert float(row[4].replace(",", "")) > 0 and float(row[5].replace(",", "")) > 0  # fused, networks alone
 
 
 def test_bench_refuses_a_bad_workload_in_one_line():

@@ -3,11 +3,13 @@
     streamrl bench [--steps N] [--repeats K] [--only ALGO:ENV ...]
     (or: python -m streamrl.running.throughput)
 
-For each workload three worker processes start side by side: the environment alone (random
-actions, drawn before timing), the agent on the torch backend and the agent on the fused
-backend. They take turns, one repeat each in a rotating order, so a slow moment of the machine
-lands on all three rather than on one. Each repeat builds a fresh agent (seed = repeat), warms up for 100 steps, then times
-``steps`` steps of act -> env.step -> observe. The table gives medians over the repeats, the
+For each workload four worker processes start side by side: the environment alone (random
+actions, drawn before timing), the agent on the torch backend, the agent on the fused backend,
+and the fused networks alone (each step's forward, evaluate and update calls on one state, no
+environment and no agent around them: the fastest the fused agent could go if everything else
+were free). They take turns, one repeat each in a rotating order, so a slow moment of the machine
+lands on all of them rather than on one. Each repeat builds a fresh agent (seed = repeat), warms
+up for 100 steps, then times ``steps`` steps of act -> env.step -> observe. The table gives medians over the repeats, the
 ratios fused/torch and fused/env-only as medians of the per-repeat ratios, the p50 / p99 latency
 of one act + observe on the fused backend, and each worker's peak resident memory (the fused
 worker never imports torch). Absolute numbers depend on the machine and on what else it is doing;
@@ -28,7 +30,7 @@ import numpy as np
 WORKLOADS = [("q", "CartPole-v1"), ("sarsa", "CartPole-v1"), ("ac", "CartPole-v1"),
              ("q", "MinAtar/Breakout-v1"), ("ac", "MinAtar/Breakout-v1"), ("ac", "HalfCheetah-v5"),
              ("td", "HalfCheetah-v5"), ("q", "BreakoutNoFrameskip-v4")]
-KINDS = ("env", "torch", "fused")
+KINDS = ("env", "torch", "fused", "network")
 
 
 def env_only_run(env_id: str, steps: int, seed: int) -> tuple[float, np.ndarray]:
@@ -71,12 +73,37 @@ def agent_run(algorithm: str, env_id: str, steps: int, seed: int, backend: str) 
     return steps / (time.perf_counter() - start), latencies
 
 
+def network_only_run(algorithm: str, env_id: str, steps: int, seed: int) -> tuple[float, np.ndarray]:
+    """Steps per second of the fused networks' own calls: per step, each learner's forward and
+    update, and an evaluate at the next state for those that bootstrap (all but an actor), on a
+    state from a short warm-up (delta = 0: the same work, the weights stay put)."""
+    from streamrl.algorithms import ALGORITHMS
+    from streamrl.envs import make_env
+
+    agent = ALGORITHMS[algorithm](make_env(env_id, seed=seed), seed=seed, backend="fused")
+    agent.learn(100)
+    while agent._state is None:  # the warm-up ended an episode: take one step into the next
+        agent.learn(1)
+    state = agent._state
+    calls = [(learner, name != "actor", np.eye(learner.n_outputs)[0]) for name, learner in agent.learners.items()]
+    start = time.perf_counter()
+    for _ in range(steps):
+        for learner, bootstraps, grad_out in calls:
+            learner.forward(state)
+            if bootstraps:
+                learner.evaluate(state)
+            learner.update(grad_out, 0.0, False)
+    return steps / (time.perf_counter() - start), np.zeros(0)
+
+
 def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> None:
     """Runs one repeat per request (a seed), answers (steps/s, latencies, peak RSS in MB so far)."""
     while (seed := connection.recv()) is not None:
         try:
             if kind == "env":
                 rate, latencies = env_only_run(env_id, steps * 5, seed)
+            elif kind == "network":
+                rate, latencies = network_only_run(algorithm, env_id, steps, seed)
             else:
                 rate, latencies = agent_run(algorithm, env_id, steps, seed, kind)
         except Exception as e:  # e.g. an unknown env id: the parent says it in one line
@@ -140,8 +167,8 @@ def main(argv: list[str] | None = None) -> None:
                              "e.g. --only ac:HalfCheetah-v5")
     print(f"steps per second, medians over {args.repeats} interleaved repeats of {args.steps} steps "
           f"(env only: {args.steps * 5}); peak memory of each worker process in MB")
-    print(f"{'algorithm':<6} {'environment':<22} {'env only':>9} {'torch':>7} {'fused':>7} {'fused/torch':>11} "
-          f"{'fused/env':>9} {'p50 us':>7} {'p99 us':>7} {'MB torch':>8} {'MB fused':>8}")
+    print(f"{'algorithm':<6} {'environment':<22} {'env only':>9} {'torch':>7} {'fused':>7} {'net only':>8} "
+          f"{'fused/torch':>11} {'fused/env':>9} {'p50 us':>7} {'p99 us':>7} {'MB torch':>8} {'MB fused':>8}")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     # a live bar below the table (on a terminal only; it leaves nothing behind)
@@ -150,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         task = progress.add_task("", total=len(workloads) * args.repeats * len(KINDS))
         for algorithm, env_id in workloads:
             def on_repeat(kind: str, repeat: int, finished: bool) -> None:
-                what = "env alone" if kind == "env" else f"{kind} backend"
+                what = {"env": "env alone", "network": "networks alone"}.get(kind, f"{kind} backend")
                 progress.update(task, advance=int(finished),
                                 description=f"{algorithm} {env_id}: {what}, repeat {repeat + 1}/{args.repeats}")
 
@@ -163,7 +190,7 @@ def _print_row(algorithm: str, env_id: str, r: dict[str, dict]) -> None:
     over_env = statistics.median(f / e for f, e in zip(r["fused"]["rates"], r["env"]["rates"]))
     latencies = np.concatenate(r["fused"]["latencies"]) * 1e6
     print(f"{algorithm:<6} {env_id:<22} {rates['env']:>9,.0f} {rates['torch']:>7,.0f} {rates['fused']:>7,.0f} "
-          f"{over_torch:>11.1f} {over_env:>9.2f} {np.percentile(latencies, 50):>7.0f} "
+          f"{rates['network']:>8,.0f} {over_torch:>11.1f} {over_env:>9.2f} {np.percentile(latencies, 50):>7.0f} "
           f"{np.percentile(latencies, 99):>7.0f} {r['torch']['peak_mb']:>8.0f} {r['fused']['peak_mb']:>8.0f}",
           flush=True)
 
