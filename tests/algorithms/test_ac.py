@@ -83,9 +83,3 @@ def test_traces_cleared_at_episode_end(observations):
     agent.observe(1.0, observations[1], False, True)  # truncation ends the episode too
     assert all((z == 0).all() for z in agent.actor.traces() + agent.critic.traces())
 
-
-@pytest.mark.parametrize("delta, expected", [(2.5, 1), (-1e-300, -1), (0.0, 0), (-0.0, 0), (np.inf, 1)])
-def test_the_entropy_terms_sign_is_np_sign(delta, expected):
-    from streamrl.algorithms.ac import sign
-
-    assert sign(delta) == expected == np.sign(delta)

@@ -187,15 +187,30 @@ def test_the_normalizer_refuses_a_non_finite_observation_with_its_statistics_unt
     assert norm(np.array([np.nan, 0.0, 0.0]), update=False).shape == (3,)  # evaluation takes in nothing: no check
 
 
-def test_one_numbers_statistics_save_as_the_arrays_of_shape_zero_dims():
-    stats = RunningMeanStd(())
-    for x in (1.0, 3.0, 8.0):
-        stats.update(x)
-    state = stats.state_dict()
-    assert all(v.shape == () for v in state.values()) and state["var"].dtype == np.float64
-    assert (float(state["mean"]), float(state["var"]), int(state["count"])) == (4.0, 13.0, 3)
-    restored = RunningMeanStd(())
-    restored.load_state_dict(state)
+def test_the_reward_scalers_python_float_statistics_match_and_save_as_runningmeanstd():
+    from streamrl.envs.normalization import ScalarRunningMeanStd
+
+    arrays, floats = RunningMeanStd(()), ScalarRunningMeanStd()
+    for x in (1.0, 3.0, 8.0, -0.1, 1e8):
+        arrays.update(x)
+        floats.update(x)
+    assert (floats.mean, floats.var, floats.count) == (float(arrays.mean), float(arrays.var), 5)
+    a, f = arrays.state_dict(), floats.state_dict()
+    assert sorted(a) == sorted(f)
+    for key in a:  # the same bytes in an agent file
+        assert f[key].shape == a[key].shape == () and f[key].dtype == a[key].dtype, key
+        assert f[key].tobytes() == a[key].tobytes(), key
+    restored = ScalarRunningMeanStd()
+    restored.load_state_dict(a)
     restored.update(4.0)
-    stats.update(4.0)
-    assert (restored.mean, restored.p, restored.var) == (stats.mean, stats.p, stats.var)
+    floats.update(4.0)
+    assert (restored.mean, restored.p, restored.var, restored.count) == (floats.mean, floats.p, floats.var, 6)
+
+
+def test_statistics_of_another_shape_are_refused_on_load():
+    """The compiled loops check no bounds: a file's statistics must have the observation's shape."""
+    stats = RunningMeanStd((3,))
+    saved = RunningMeanStd((2,)).state_dict()
+    with pytest.raises(ValueError, match=r"saved statistics 'mean' have shape \(2,\), these have \(3,\)"):
+        stats.load_state_dict(saved)
+    assert stats.mean.shape == (3,) and stats.count == 0

@@ -13,12 +13,6 @@ from streamrl.algorithms.td import td_update
 from streamrl.nn.policies import GaussianPolicy, SoftmaxPolicy
 
 
-def sign(x: float) -> int:
-    """np.sign of a Python float, without a NumPy call each step (for a NaN delta the actor's step
-    is NaN whatever this gives)."""
-    return (x > 0) - (x < 0)
-
-
 class StreamAC(StreamAgent):
     """Stream AC(lambda). Critic: f = v(s), kappa = 2. Actor: f = log pi(a|s) + tau sign(delta)
     H(pi(.|s)), kappa = 3. Softmax policy for Discrete actions, Gaussian (std = softplus) for Box.
@@ -59,7 +53,7 @@ class StreamAC(StreamAgent):
         s = self._state
         done = terminated or truncated
         _, delta, critic, overshot = td_update(self, self.critic, s, r, s_next, done)  # the critic is Stream TD
-        entropy_coef = self.entropy_coef * sign(delta)
+        entropy_coef = self.entropy_coef * np.sign(delta)
         actor = self.actor.update(self.policy.objective_grad(self.actor_out, self.action, entropy_coef), delta,
                                   reset=done)
         self._finish(s_next, next_obs, done)

@@ -13,14 +13,16 @@ from streamrl.algorithms.base import StreamAgent
 from streamrl.envs.make import DOMAINS
 
 
-def greedy_value(q_values: np.ndarray) -> float:
-    """max_a q(s, a) as np.max gives it (NaN if any value is NaN), in Python floats: NumPy's
-    reduction machinery, run once a step, made the whole training loop (the env's own step
-    included) about a third slower on these machines."""
+def greedy_value(q_values: np.ndarray) -> np.generic:
+    """max_a q(s, a), exactly as np.max returns it (the array's dtype; NaN if any value is NaN),
+    found in Python floats: NumPy's reduction machinery, run once a step, made the whole training
+    loop (the env's own step included) about a third slower on these machines."""
     values = q_values.tolist()
-    if math.isnan(sum(values)) and any(map(math.isnan, values)):  # (a sum is NaN also for inf - inf)
-        return math.nan
-    return max(values)
+    if math.isnan(sum(values)):  # a NaN, or inf - inf
+        first_nan = next((i for i, v in enumerate(values) if math.isnan(v)), None)
+        if first_nan is not None:
+            return q_values[first_nan]
+    return q_values[values.index(max(values))]
 
 
 class EpsilonGreedyAgent(StreamAgent):
@@ -68,7 +70,7 @@ class EpsilonGreedyAgent(StreamAgent):
         return greedy, False
 
     def one_hot(self, action: int) -> np.ndarray:
-        """Output-gradient of f = q(s, a)."""
+        """Output-gradient of f = q(s, a): a shared row, to be read, not written."""
         return self._unit_vectors[action]
 
     def _predict(self, state: np.ndarray, deterministic: bool) -> int:

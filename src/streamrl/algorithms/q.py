@@ -18,7 +18,7 @@ class StreamQ(EpsilonGreedyAgent):
         s = self._begin(obs)
         q_s = self.q.forward(s)  # q(s, .), remembered for the update's gradient
         self.action, self.nongreedy = self.epsilon_greedy(q_s)
-        self.q_sa = float(q_s[self.action])
+        self.q_sa = q_s[self.action]
         return self.action
 
     def observe(self, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> StepInfo:

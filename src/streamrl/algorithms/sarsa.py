@@ -26,7 +26,7 @@ class StreamSARSA(EpsilonGreedyAgent):
         if self.next_action is None:  # first step of an episode
             self.next_action = self.epsilon_greedy(q_s)[0]
         self.action, self.next_action = self.next_action, None
-        self.q_sa = float(q_s[self.action])
+        self.q_sa = q_s[self.action]
         return self.action
 
     def observe(self, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> StepInfo:

@@ -20,8 +20,8 @@ def td_update(agent: StreamAgent, v: Learner, s: np.ndarray, c: float, s_next: n
               done: bool) -> tuple[float, float, UpdateInfo, bool | None]:
     """One Stream TD(lambda) step of a state-value learner (also Stream AC's critic).
     Returns v(s) before the update, delta, what the update did, and whether it overshot."""
-    v_s = float(v.forward(s)[0])  # (Python floats from here: cheaper than NumPy scalars, same numbers)
-    delta = c + agent.gamma * (1 - done) * float(v.evaluate(s_next)[0]) - v_s
+    v_s = v.forward(s)[0]
+    delta = c + agent.gamma * (1 - done) * v.evaluate(s_next)[0] - v_s
     update = v.update(ONE, delta, reset=done)  # f = v(s); traces cleared at an episode end
     overshot = None
     if agent.track_overshoot:

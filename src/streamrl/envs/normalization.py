@@ -93,55 +93,73 @@ def _numeric(x: np.ndarray | float) -> np.ndarray:
 class RunningMeanStd:
     """Welford's running mean and sample variance, per coordinate, in float64.
 
-    The variance is 1 until two samples exist, then ``p / (n - 1)``. Arrays are updated in place
-    by a compiled loop (nothing allocated per step; ``mean``, ``p`` and ``var`` keep their arrays);
-    one number (shape ``()``, the reward scaler's) is kept in Python floats, as every read and
-    write of a NumPy scalar costs more than the arithmetic.
+    The variance is 1 until two samples exist, then ``p / (n - 1)``. Updated in place by a
+    compiled loop (nothing allocated per step); ``mean``, ``p`` and ``var`` keep their arrays.
     """
 
     def __init__(self, shape: tuple[int, ...] = ()) -> None:
-        self.shape = tuple(shape)
+        self.mean = np.zeros(shape, dtype=np.float64)
+        self.p = np.zeros(shape, dtype=np.float64)
+        self.var = np.ones(shape, dtype=np.float64)
         self.count = 0
-        self._set(np.zeros(shape), np.zeros(shape), np.ones(shape))
+        self._flat()
 
-    def _set(self, mean: np.ndarray, p: np.ndarray, var: np.ndarray) -> None:
-        if not self.shape:
-            self.mean, self.p, self.var = float(mean), float(p), float(var)
-            return
-        self.mean, self.p, self.var = (np.array(a, dtype=np.float64) for a in (mean, p, var))
+    def _flat(self) -> None:
         self._mean, self._p, self._var = (a.reshape(-1) for a in (self.mean, self.p, self.var))
 
     def update(self, x: np.ndarray | float) -> None:
-        if not self.shape:  # the same formula in Python floats
-            self.count += 1
-            x = float(x)
-            if self.count == 1:
-                self.mean, self.p, self.var = x, 0.0, 1.0
-                return
-            old_mean = self.mean
-            self.mean = old_mean + (x - old_mean) / self.count
-            self.p = self.p + (x - old_mean) * (x - self.mean)
-            self.var = self.p / (self.count - 1)
-            return
         self._take_in(_welford_update, _numeric(x))
 
     def _take_in(self, kernel: Callable, x: np.ndarray, *more: object) -> bool:
         """Runs a compiled Welford kernel (``_welford_update``, or one that also normalizes, with
         ``more`` arguments) on the sample ``x`` (as ``_numeric`` gives it), checked against the
         statistics' shape. False if the kernel refused the sample (it then counts nothing)."""
-        if x.shape != self.shape:
-            raise ValueError(f"sample has shape {x.shape}, these statistics have {self.shape}")
+        if x.shape != self.mean.shape:
+            raise ValueError(f"sample has shape {x.shape}, these statistics have {self.mean.shape}")
         if kernel(x.reshape(-1), self._mean, self._p, self._var, self.count + 1, *more) is False:
             return False
         self.count += 1  # counted once the statistics have taken it in
         return True
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        return {"mean": np.array(self.mean, dtype=np.float64), "p": np.array(self.p, dtype=np.float64),
-                "var": np.array(self.var, dtype=np.float64), "count": np.array(self.count)}
+        return {"mean": self.mean.copy(), "p": self.p.copy(), "var": self.var.copy(), "count": np.array(self.count)}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self._set(state["mean"], state["p"], state["var"])
+        arrays = {key: np.array(state[key], dtype=np.float64) for key in ("mean", "p", "var")}
+        for key, value in arrays.items():  # (the compiled loops check no bounds)
+            if value.shape != self.mean.shape:
+                raise ValueError(f"saved statistics '{key}' have shape {value.shape}, these have {self.mean.shape}")
+        self.mean, self.p, self.var = arrays["mean"], arrays["p"], arrays["var"]
+        self.count = int(state["count"])
+        self._flat()
+
+
+class ScalarRunningMeanStd:
+    """RunningMeanStd of one number (the reward scaler's), the same formula in Python floats:
+    every read and write of a NumPy scalar costs more than the arithmetic. Saved as
+    RunningMeanStd(()) saves, as 0-d float64 arrays."""
+
+    def __init__(self) -> None:
+        self.mean, self.p, self.var, self.count = 0.0, 0.0, 1.0, 0
+
+    def update(self, x: float) -> None:
+        self.count += 1
+        x = float(x)
+        if self.count == 1:
+            self.mean, self.p, self.var = x, 0.0, 1.0
+            return
+        old_mean = self.mean
+        self.mean = old_mean + (x - old_mean) / self.count
+        self.p = self.p + (x - old_mean) * (x - self.mean)
+        self.var = self.p / (self.count - 1)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"mean": np.array(self.mean), "p": np.array(self.p), "var": np.array(self.var),
+                "count": np.array(self.count)}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        self.mean, self.p, self.var = (float(np.asarray(state[key], dtype=np.float64).reshape(()))
+                                       for key in ("mean", "p", "var"))
         self.count = int(state["count"])
 
 
@@ -180,7 +198,7 @@ class RewardScaler:
         self.gamma = gamma
         self.eps = eps
         self.trace = 0.0
-        self.stats = RunningMeanStd(())
+        self.stats = ScalarRunningMeanStd()
 
     def __call__(self, reward: float, done: bool) -> float:
         self.trace = self.gamma * (1.0 - float(done)) * self.trace + float(reward)

@@ -58,7 +58,7 @@ class Preprocessor:
         return shape
 
     def _checked(self, obs: np.ndarray, update: bool) -> np.ndarray:
-        """The observation as an array of the right shape. One that the statistics will take in
+        """The observation as an array of the right shape. One that is learned from (``update``)
         must be finite: the normalizer's compiled loop checks that, else it is checked here."""
         x = np.asarray(obs)
         if x.shape != self.obs_shape:

@@ -18,7 +18,9 @@ def _float_box(shape: tuple[int, ...]) -> gym.spaces.Box:
 
 
 class NormalizeObservation(gym.ObservationWrapper):
-    """Per-coordinate running normalization, statistics (float64) including the current observation."""
+    """Per-coordinate running normalization, statistics (float64) including the current
+    observation. An observation holding a NaN or inf raises NonFiniteObservation (a ValueError)
+    and is not taken into the statistics."""
 
     def __init__(self, env: gym.Env, eps: float = 1e-8) -> None:
         super().__init__(env)

@@ -10,9 +10,10 @@ Weights and traces are float32 as in the torch path. Activations and their gradi
 float32 for the CNNs (so their inner loops vectorize without conversions) and float64 for the
 small MLPs (FusedLearner picks); layer-norm statistics and the trace's L1 norm always accumulate
 in float64 (the L1 norm of a 131k-weight trace summed in float32 is visibly off, see
-``streamrl.optim``). An update is one kernel call (``obgd_update`` or ``adaptive_obgd_update``)
-and two passes over the parameters: ``_accumulate_trace`` decays the trace, adds the gradient
-and sums |z| in one pass; ``_obgd_step`` (or ``_adaptive_obgd_step``) moves the weights.
+``streamrl.optim``). An update is one kernel call (``obgd_update`` or ``adaptive_obgd_update``):
+``_accumulate_trace`` decays the trace, adds the gradient and sums |z| in one pass over the
+parameters; ``_obgd_step`` moves the weights in a second (``_adaptive_obgd_step`` makes z_hat
+and its norm in a second and moves the weights in a third).
 
 Helpers are inlined into the kernels at Numba's level (``inline="always"``): with reassociation
 allowed, a kernel that calls a separately compiled helper computed slightly different numbers
@@ -26,16 +27,16 @@ weight and bias start in ``w``; ``convs`` = one row per conv layer (columns C_IN
 below; zero rows for an MLP). All of a network's values share one index space: each conv
 layer's outputs start at its OUT_OFF, the MLP's input (the last conv's output, or a copy of x) at
 ``h_off[0]``, each linear layer's outputs at the next ``h_off``.
-A forward pass caches, per network input: ``h`` (values after the activation, i.e. each layer's
-input), ``n`` (normalized values) and ``inv`` (1/sqrt(var + eps) per normalized layer: conv
-layers first, then the MLP's hidden layers), and ``patches`` (each conv layer's input unfolded,
-at its PATCH_OFF). A conv layer with more output positions than taps (C_in k k) is unfolded as one
-row per tap and its loops run along positions (MinAtar: 64 positions, 36 taps); otherwise as one
-row per position and its loops run along taps, four rows (and two weight rows) per pass so each
-load serves several products (Atari: 256 positions of 256 taps, 25 of 512, 4 of 576; at the tie
-this measured faster than rows per tap), so the vector units see long rows either way. Inner
-loops index slices (views) from 0, so the compiler can drop negative-index checks and vectorize
-them.
+A forward pass caches, per network input (in ``acts`` and ``inv_out``, see ``_unpack_cache``):
+``h`` (values after the activation, i.e. each layer's input), ``n`` (normalized values) and
+``inv`` (1/sqrt(var + eps) per normalized layer: conv layers first, then the MLP's hidden
+layers), and ``patches`` (each conv layer's input unfolded, at its PATCH_OFF). A conv layer with
+more output positions than taps (C_in k k) is unfolded as one row per tap and its loops run along
+positions (MinAtar: 64 positions, 36 taps); otherwise as one row per position and its loops run
+along taps, four rows (and two weight rows) per pass so each load serves several products (Atari:
+256 positions of 256 taps, 25 of 512, 4 of 576; at the tie this measured faster than rows per
+tap), so the vector units see long rows either way. Inner loops index slices (views) from 0, so
+the compiler can drop negative-index checks and vectorize them.
 """
 
 from __future__ import annotations
@@ -213,10 +214,11 @@ def _conv_forward(w, conv, patches, a):
 
 
 # A network's layout arrays travel to the kernels packed into one int64 array, and a forward
-# pass's caches into one array of the activations' dtype plus one float64 array: Numba's dispatch
+# pass's caches into one array of the activations' dtype (``acts``: h, a, n, patches) plus one
+# float64 array (``inv_out``: each normalized layer's inv, then the outputs): Numba's dispatch
 # costs ~0.15 us per argument, and a step makes three to five kernel calls.
-N_CONV, N_SIZES, N_VALUES, N_PATCHES, N_NORMALIZED = range(5)
-HEADER = 5
+N_CONV, N_SIZES, N_VALUES, N_PATCHES, N_NORMALIZED = range(5)  # the header's fields
+HEADER_LENGTH = N_NORMALIZED + 1
 
 
 def pack_layout(sizes: np.ndarray, w_off: np.ndarray, b_off: np.ndarray, h_off: np.ndarray, convs: np.ndarray,
@@ -231,29 +233,30 @@ def pack_layout(sizes: np.ndarray, w_off: np.ndarray, b_off: np.ndarray, h_off: 
 def _unpack_layout(layout):
     """(sizes, w_off, b_off, h_off, convs) from a packed layout."""
     n_conv, n_sizes = layout[N_CONV], layout[N_SIZES]
-    start = HEADER + n_conv * CONV_COLUMNS
-    convs = layout[HEADER:start].reshape((n_conv, CONV_COLUMNS))
+    start = HEADER_LENGTH + n_conv * CONV_COLUMNS
+    convs = layout[HEADER_LENGTH:start].reshape((n_conv, CONV_COLUMNS))
+    n_linear = n_sizes - 1  # one weight offset and one bias offset per linear layer
     sizes = layout[start:start + n_sizes]
-    w_off = layout[start + n_sizes:start + 2 * n_sizes - 1]
-    b_off = layout[start + 2 * n_sizes - 1:start + 3 * n_sizes - 2]
-    h_off = layout[start + 3 * n_sizes - 2:start + 4 * n_sizes - 1]
+    w_off = layout[start + n_sizes:start + n_sizes + n_linear]
+    b_off = layout[start + n_sizes + n_linear:start + n_sizes + 2 * n_linear]
+    h_off = layout[start + n_sizes + 2 * n_linear:start + 2 * n_sizes + 2 * n_linear + 1]
     return sizes, w_off, b_off, h_off, convs
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
-def _unpack_cache(layout, acts, stats):
+def _unpack_cache(layout, acts, inv_out):
     """(h, a, n, patches, inv, out) of one forward pass's cache."""
     m, n_normalized = layout[N_VALUES], max(layout[N_NORMALIZED], 1)
     patches = acts[3 * m:3 * m + layout[N_PATCHES]]
-    return acts[:m], acts[m:2 * m], acts[2 * m:3 * m], patches, stats[:n_normalized], stats[n_normalized:]
+    return acts[:m], acts[m:2 * m], acts[2 * m:3 * m], patches, inv_out[:n_normalized], inv_out[n_normalized:]
 
 
 @njit(cache=True, fastmath=FAST)
-def forward(w, x, layout, acts, stats):
+def forward(w, x, layout, acts, inv_out):
     """Outputs of the network at x (float32, flattened), caching what the backward pass needs in
-    ``acts`` and ``stats`` (see _unpack_cache); the outputs are the end of ``stats``."""
+    ``acts`` and ``inv_out`` (see _unpack_cache); the outputs are the end of ``inv_out``."""
     sizes, w_off, b_off, h_off, convs = _unpack_layout(layout)
-    h, a, n, patches, inv, out = _unpack_cache(layout, acts, stats)
+    h, a, n, patches, inv, out = _unpack_cache(layout, acts, inv_out)
     n_conv = len(convs)
     for layer in range(n_conv):
         conv = convs[layer]
@@ -401,11 +404,11 @@ def _conv_input_grad(w, conv, g, g_in, patch_grad):
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
-def _accumulate_trace(w, z, decay, g_out, layout, acts, stats, work):
-    """z <- decay z + d(g_out . outputs)/dw at the state cached in ``acts`` and ``stats``, in one
+def _accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work):
+    """z <- decay z + d(g_out . outputs)/dw at the state cached in ``acts`` and ``inv_out``, in one
     pass over z (``work``: scratch space). Returns |z|_1 after the update, summed in float64."""
     sizes, w_off, b_off, h_off, convs = _unpack_layout(layout)
-    h, _, n, patches, inv, _ = _unpack_cache(layout, acts, stats)
+    h, _, n, patches, inv, _ = _unpack_cache(layout, acts, inv_out)
     g, scratch = work[:layout[N_VALUES]], work[layout[N_VALUES]:]
     decay = g.dtype.type(decay)  # the activations' precision (see FusedLearner)
     l1 = 0.0
@@ -493,16 +496,16 @@ def _adaptive_obgd_step(w, z, v, t, delta, lr, kappa, beta2, eps, reset, zhat):
 # One kernel call per update (the trace, then the step): a call costs microseconds in a training
 # loop, where the agent's and the environment's code keep pushing the dispatcher out of the caches.
 @njit(cache=True, fastmath=FAST)
-def obgd_update(w, z, decay, g_out, layout, acts, stats, work, delta, lr, kappa, reset):
+def obgd_update(w, z, decay, g_out, layout, acts, inv_out, work, delta, lr, kappa, reset):
     """ObGD: z <- decay z + d(g_out . outputs)/dw at the cached state, then the bounded step
     w += step * delta * z, then z <- 0 if reset. Returns the step size."""
-    l1 = _accumulate_trace(w, z, decay, g_out, layout, acts, stats, work)
+    l1 = _accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work)
     return _obgd_step(w, z, l1, delta, lr, kappa, reset)
 
 
 @njit(cache=True, fastmath=FAST)
-def adaptive_obgd_update(w, z, v, t, decay, g_out, layout, acts, stats, work, delta, lr, kappa, beta2, eps, reset,
+def adaptive_obgd_update(w, z, v, t, decay, g_out, layout, acts, inv_out, work, delta, lr, kappa, beta2, eps, reset,
                          zhat):
     """AdaptiveObGD at update t: the same trace, then the step along z_hat (its bound uses |z_hat|_1)."""
-    _accumulate_trace(w, z, decay, g_out, layout, acts, stats, work)
+    _accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work)
     return _adaptive_obgd_step(w, z, v, t, delta, lr, kappa, beta2, eps, reset, zhat)

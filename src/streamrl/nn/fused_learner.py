@@ -46,14 +46,14 @@ def conv_layout(input_shape: tuple[int, ...], layers: list[tuple[int, int, int]]
 
 class _Cache:
     """Activations of one forward pass: h, a, n and the unfolded patches in ``acts``; each
-    normalized layer's 1/sqrt(var + eps), then the outputs, in ``stats`` (see streamrl.nn.fused)."""
+    normalized layer's 1/sqrt(var + eps), then the outputs, in ``inv_out`` (see streamrl.nn.fused)."""
 
     def __init__(self, n_inputs: int, n_values: int, n_normalized: int, n_patches: int, n_outputs: int,
                  dtype: type) -> None:
         self.x = np.zeros(n_inputs, dtype=np.float32)  # the input as float32, when it comes in another form
         self.acts = np.zeros(3 * n_values + n_patches, dtype=dtype)
-        self.stats = np.zeros(max(n_normalized, 1) + n_outputs)
-        self.out = self.stats[max(n_normalized, 1):]
+        self.inv_out = np.zeros(max(n_normalized, 1) + n_outputs)
+        self.out = self.inv_out[max(n_normalized, 1):]
 
 
 class FusedLearner(Learner):
@@ -115,7 +115,7 @@ class FusedLearner(Learner):
         else:
             cache.x[:] = x.reshape(-1)
             x = cache.x
-        fused.forward(self.w, x, self.layout, cache.acts, cache.stats)
+        fused.forward(self.w, x, self.layout, cache.acts, cache.inv_out)
         return cache.out.copy()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -137,10 +137,10 @@ class FusedLearner(Learner):
         if self.optimizer == "adaptive":
             self.t += 1
             step = fused.adaptive_obgd_update(self.w, self.z, self.v, self.t, self.decay, grad_out, self.layout, c.acts,
-                                              c.stats, self._work, float(delta), self.lr, self.kappa, self.beta2,
+                                              c.inv_out, self._work, float(delta), self.lr, self.kappa, self.beta2,
                                               self.eps, reset, self._zhat)
         else:
-            step = fused.obgd_update(self.w, self.z, self.decay, grad_out, self.layout, c.acts, c.stats, self._work,
+            step = fused.obgd_update(self.w, self.z, self.decay, grad_out, self.layout, c.acts, c.inv_out, self._work,
                                      float(delta), self.lr, self.kappa, reset)
         self._ready = False
         return UpdateInfo(step, step < self.lr)

@@ -5,15 +5,17 @@
 
 For each workload four worker processes start side by side: the environment alone (random
 actions, drawn before timing), the agent on the torch backend, the agent on the fused backend,
-and the fused networks alone (each step's forward, evaluate and update calls on one state, no
-environment and no agent around them: the fastest the fused agent could go if everything else
-were free). They take turns, one repeat each in a rotating order, so a slow moment of the machine
-lands on all of them rather than on one. Each repeat builds a fresh agent (seed = repeat), warms
-up for 100 steps, then times ``steps`` steps of act -> env.step -> observe. The table gives medians over the repeats, the
-ratios fused/torch and fused/env-only as medians of the per-repeat ratios, the p50 / p99 latency
-of one act + observe on the fused backend, and each worker's peak resident memory (the fused
-worker never imports torch). Absolute numbers depend on the machine and on what else it is doing;
-the ratios measured in the same run are the comparable part.
+and the fused networks alone (each step's forward, evaluate and update calls, all on one state,
+with no environment and no agent code in between: an optimistic bound on the fused agent's
+speed, as the calls run with warm caches and a one-hot output gradient, and no trace is ever
+cleared). They take turns, one repeat each in a rotating order, so a slow moment of the machine
+lands on all of them rather than on one. Each repeat of an agent builds a fresh one (seed =
+repeat), warms up for 100 steps, then times ``steps`` steps of act -> env.step -> observe. The
+table gives medians over the repeats, the ratios fused/torch and fused/env-only as medians of
+the per-repeat ratios, the p50 / p99 latency of one act + observe on the fused backend, and each
+worker's peak resident memory (the fused worker never imports torch). Absolute numbers depend
+on the machine and on what else it is doing; the ratios measured in the same run are the
+comparable part.
 """
 
 from __future__ import annotations
@@ -75,8 +77,8 @@ def agent_run(algorithm: str, env_id: str, steps: int, seed: int, backend: str) 
 
 def network_only_run(algorithm: str, env_id: str, steps: int, seed: int) -> tuple[float, np.ndarray]:
     """Steps per second of the fused networks' own calls: per step, each learner's forward and
-    update, and an evaluate at the next state for those that bootstrap (all but an actor), on a
-    state from a short warm-up (delta = 0: the same work, the weights stay put)."""
+    update, and an evaluate for those that bootstrap (all but an actor), all on one state from a
+    short warm-up (delta = 0: the same passes over the weights, which stay put)."""
     from streamrl.algorithms import ALGORITHMS
     from streamrl.envs import make_env
 
