@@ -95,9 +95,8 @@ class FusedLearner(Learner):
         self.z = np.zeros_like(self.w)
         self.v = np.zeros_like(self.w) if optimizer == "adaptive" else np.zeros(0, dtype=np.float32)
         self._zhat = np.zeros_like(self.w) if optimizer == "adaptive" else np.zeros(0, dtype=np.float32)
-        n_values = int(h_off[-1])
+        n_values, n_normalized = int(self.layout[fused.N_VALUES]), int(self.layout[fused.N_NORMALIZED])
         n_inputs = int(np.prod(spec.input_shape))
-        n_normalized = len(convs) + len(sizes) - 2
         # Activations: float32 for the CNNs (speed: 131k weights for MinAtar), float64 for the small
         # MLPs, whose first layer starts at zero and whose layer norm then amplifies rounding.
         dtype = np.float32 if len(convs) else np.float64
