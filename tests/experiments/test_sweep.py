@@ -137,13 +137,18 @@ def test_sweep_on_local_workers_then_on_ray_gives_the_same_results(tmp_path, ray
     assert_same_as_uninterrupted(run, uninterrupted)
 
 
-KILL_SPEC = "algorithms: q\nenvs: CartPole-v1\nseeds: [3]\nsteps: 10000\ncheckpoint_every: 500\ntensorboard: false\n"
+# Long enough that a stop sent after the first checkpoint arrives before the run ends: the fused Q
+# agent does 10,000 CartPole steps in about a second, which a stop passed on to a Ray task's child
+# on a loaded machine has been seen to miss.
+KILL_STEPS = 40_000
+KILL_SPEC = (f"algorithms: q\nenvs: CartPole-v1\nseeds: [3]\nsteps: {KILL_STEPS}\ncheckpoint_every: 500\n"
+             "tensorboard: false\n")
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     out = tmp_path_factory.mktemp("reference") / "run"
-    result = streamrl("train", "q", "CartPole-v1", "--steps", 10000, "--seed", 3, "--out", out, "--quiet",
+    result = streamrl("train", "q", "CartPole-v1", "--steps", KILL_STEPS, "--seed", 3, "--out", out, "--quiet",
                       "--no-tensorboard")
     assert result.returncode == 0, result.stderr
     return out
