@@ -82,4 +82,3 @@ def test_traces_cleared_at_episode_end(observations):
     agent.act(observations[0])
     agent.observe(1.0, observations[1], False, True)  # truncation ends the episode too
     assert all((z == 0).all() for z in agent.actor.traces() + agent.critic.traces())
-

@@ -10,6 +10,7 @@ import numpy as np
 
 from streamrl.algorithms.base import StepInfo, StreamAgent
 from streamrl.algorithms.td import td_update
+from streamrl.envs.make import clip_to_box
 from streamrl.nn.policies import GaussianPolicy, SoftmaxPolicy
 
 
@@ -38,8 +39,7 @@ class StreamAC(StreamAgent):
 
     def _env_action(self, action: Any) -> Any:
         if isinstance(self.action_space, gym.spaces.Box):  # learn from the sample, act within bounds
-            space = self.action_space  # (np.clip's Python wrapper costs more than two ufunc calls)
-            return np.minimum(np.maximum(action, space.low), space.high).reshape(space.shape)
+            return clip_to_box(action, self.action_space).reshape(self.action_space.shape)
         return action
 
     def act(self, obs: Any) -> Any:

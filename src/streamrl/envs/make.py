@@ -40,13 +40,18 @@ DOMAINS = {
 DOMAIN_NAMES = "classic control, MuJoCo, DM Control, MinAtar, Atari"
 
 
+def clip_to_box(action: np.ndarray, space: gym.spaces.Box) -> np.ndarray:
+    """``action`` clipped to the space's bounds (np.clip's Python wrapper costs more than the two
+    ufunc calls, and this runs every step)."""
+    return np.minimum(np.maximum(action, space.low), space.high)
+
+
 class ClipAction(gym.ActionWrapper):
     """Clips actions to the bounds, and (unlike Gymnasium's ClipAction) keeps the bounded action
     space visible, so agents and random policies still know the actuator limits."""
 
     def action(self, action):
-        space = self.action_space  # (np.clip's Python wrapper costs more than the two ufunc calls)
-        return np.minimum(np.maximum(action, space.low), space.high)
+        return clip_to_box(action, self.action_space)
 
 
 class MissingDependencyError(ImportError):
