@@ -12,8 +12,8 @@ small MLPs (FusedLearner picks); layer-norm statistics and the trace's L1 norm a
 in float64 (the L1 norm of a 131k-weight trace summed in float32 is visibly off, see
 ``streamrl.optim``). An update is one kernel call (``obgd_update`` or ``adaptive_obgd_update``):
 ``_accumulate_trace`` decays the trace, adds the gradient and sums |z| in one pass over the
-parameters; ``_obgd_step`` moves the weights in a second (``_adaptive_obgd_step`` makes z_hat
-and its norm in a second and moves the weights in a third).
+parameters (``_adaptive_direction`` makes z_hat and its norm in a second); the weights move in
+the next forward pass (see ``forward``).
 
 Helpers are inlined into the kernels at Numba's level (``inline="always"``): with reassociation
 allowed, a kernel that calls a separately compiled helper computed slightly different numbers
@@ -251,10 +251,37 @@ def _unpack_cache(layout, acts, inv_out):
     return acts[:m], acts[m:2 * m], acts[2 * m:3 * m], patches, inv_out[:n_normalized], inv_out[n_normalized:]
 
 
+# What an update leaves for the next forward pass to do (see ``forward``).
+NO_STEP, STEP, STEP_THEN_CLEAR = range(3)
+
+
+@njit(cache=True, fastmath=FAST, inline="always")
+def _step_along(w, direction, scale, clear):
+    """w += scale direction (float32, elementwise); then direction <- 0 if ``clear``."""
+    for i in range(len(w)):
+        w[i] += scale * direction[i]
+    if clear:
+        direction[:] = 0.0
+
+
 @njit(cache=True, fastmath=FAST)
-def forward(w, x, layout, acts, inv_out):
+def apply_step(w, direction, scale, pending):
+    """Carries out a pending step (STEP or STEP_THEN_CLEAR) on every parameter at once."""
+    if pending != NO_STEP:
+        _step_along(w, direction, np.float32(scale), pending == STEP_THEN_CLEAR)
+
+
+@njit(cache=True, fastmath=FAST)
+def forward(w, x, layout, acts, inv_out, direction, scale, pending):
     """Outputs of the network at x (float32, flattened), caching what the backward pass needs in
-    ``acts`` and ``inv_out`` (see _unpack_cache); the outputs are the end of ``inv_out``."""
+    ``acts`` and ``inv_out`` (see _unpack_cache); the outputs are the end of ``inv_out``.
+
+    First, layer by layer, the step the last update left ``pending``: w += scale direction, then
+    direction <- 0 for STEP_THEN_CLEAR. Done here, each weight row is read once from memory for
+    both the step and the pass (MinAtar's 528 KB of weights and 528 KB of trace do not fit in L2);
+    the pass then reads the row again from L1 with the very loop it runs without a step, so the
+    outputs are the same to the bit as after ``apply_step`` and a plain pass."""
+    scale32, clear = np.float32(scale), pending == STEP_THEN_CLEAR
     sizes, w_off, b_off, h_off, convs = _unpack_layout(layout)
     h, a, n, patches, inv, out = _unpack_cache(layout, acts, inv_out)
     n_conv = len(convs)
@@ -269,6 +296,9 @@ def forward(w, x, layout, acts, inv_out):
             start = convs[layer - 1, OUT_OFF]
             _unfold(h[start:start + c_in * height * width], conv, layer_patches, False)
         start, m = conv[OUT_OFF], c_out * oh * ow
+        if pending != NO_STEP:  # its weights, then its biases (they follow them)
+            first, end = conv[W_OFF], conv[B_OFF] + c_out
+            _step_along(w[first:end], direction[first:end], scale32, clear)
         _conv_forward(w, conv, layer_patches, a[start:start + m])
         inv[layer] = _layer_norm_leaky(a[start:start + m], n[start:start + m], h[start:start + m])
     if n_conv == 0:
@@ -278,8 +308,14 @@ def forward(w, x, layout, acts, inv_out):
         n_in, n_out = sizes[layer], sizes[layer + 1]
         h_in = h[h_off[layer]:h_off[layer] + n_in]
         target = a[h_off[layer + 1]:h_off[layer + 1] + n_out]
+        if pending != NO_STEP:
+            first = b_off[layer]
+            _step_along(w[first:first + n_out], direction[first:first + n_out], scale32, clear)
         for o in range(n_out):
-            row = w[w_off[layer] + o * n_in:w_off[layer] + (o + 1) * n_in]
+            start = w_off[layer] + o * n_in
+            row = w[start:start + n_in]
+            if pending != NO_STEP:
+                _step_along(row, direction[start:start + n_in], scale32, clear)
             s = h_in.dtype.type(0.0)
             for i in range(n_in):
                 s += row[i] * h_in[i]
@@ -460,27 +496,9 @@ def _bounded_step(l1, delta, lr, kappa):
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
-def _step_along(w, direction, z, l1, delta, lr, kappa, reset):
-    """w += step * delta * direction with ObGD's bounded step; then z <- 0 if reset."""
-    step = _bounded_step(l1, delta, lr, kappa)
-    scale = np.float32(step * delta)
-    for i in range(len(w)):
-        w[i] += scale * direction[i]
-    if reset:
-        z[:] = 0.0
-    return step
-
-
-@njit(cache=True, fastmath=FAST, inline="always")
-def _obgd_step(w, z, l1, delta, lr, kappa, reset):
-    """ObGD, given l1 = |z|_1: w += step * delta * z; then z <- 0 if reset. Returns the step size."""
-    return _step_along(w, z, z, l1, delta, lr, kappa, reset)
-
-
-@njit(cache=True, fastmath=FAST, inline="always")
-def _adaptive_obgd_step(w, z, v, t, delta, lr, kappa, beta2, eps, reset, zhat):
+def _adaptive_direction(z, v, t, delta, beta2, eps, zhat):
     """AdaptiveObGD at update t: v <- b2 v + (1-b2)(delta z)^2; z_hat = z / sqrt(v / (1-b2^t) + eps).
-    Elementwise in float32, as torch does it; the L1 norm of z_hat in float64."""
+    Elementwise in float32, as torch does it; returns |z_hat|_1, summed in float64."""
     delta32, beta32, rest32 = np.float32(delta), np.float32(beta2), np.float32(1.0 - beta2)
     correction, eps32 = np.float32(1.0 - beta2**t), np.float32(eps)
     l1 = 0.0
@@ -490,22 +508,28 @@ def _adaptive_obgd_step(w, z, v, t, delta, lr, kappa, beta2, eps, reset, zhat):
         zh = z[i] / np.sqrt(v[i] / correction + eps32)
         zhat[i] = zh
         l1 += abs(zh)
-    return _step_along(w, zhat, z, l1, delta, lr, kappa, reset)
+    return l1
 
 
-# One kernel call per update (the trace, then the step): a call costs microseconds in a training
-# loop, where the agent's and the environment's code keep pushing the dispatcher out of the caches.
+# One kernel call per update. It returns the step size alpha' and leaves the move itself,
+# w += alpha' delta z (then z <- 0 if the trace is cleared), to the next forward pass or to
+# ``apply_step`` (FusedLearner keeps track): a call costs microseconds in a training loop, and the
+# move read every weight once more.
 @njit(cache=True, fastmath=FAST)
-def obgd_update(w, z, decay, g_out, layout, acts, inv_out, work, delta, lr, kappa, reset):
-    """ObGD: z <- decay z + d(g_out . outputs)/dw at the cached state, then the bounded step
-    w += step * delta * z, then z <- 0 if reset. Returns the step size."""
+def obgd_update(w, z, decay, g_out, layout, acts, inv_out, work, delta, lr, kappa):
+    """ObGD: z <- decay z + d(g_out . outputs)/dw at the cached state; returns the bounded step
+    size (the step is along z)."""
     l1 = _accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work)
-    return _obgd_step(w, z, l1, delta, lr, kappa, reset)
+    return _bounded_step(l1, delta, lr, kappa)
 
 
 @njit(cache=True, fastmath=FAST)
 def adaptive_obgd_update(w, z, v, t, decay, g_out, layout, acts, inv_out, work, delta, lr, kappa, beta2, eps, reset,
                          zhat):
-    """AdaptiveObGD at update t: the same trace, then the step along z_hat (its bound uses |z_hat|_1)."""
+    """AdaptiveObGD at update t: the same trace, then z_hat (the step is along it, and its bound
+    uses |z_hat|_1), then z <- 0 if reset. Returns the bounded step size."""
     _accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work)
-    return _adaptive_obgd_step(w, z, v, t, delta, lr, kappa, beta2, eps, reset, zhat)
+    l1 = _adaptive_direction(z, v, t, delta, beta2, eps, zhat)
+    if reset:
+        z[:] = 0.0
+    return _bounded_step(l1, delta, lr, kappa)

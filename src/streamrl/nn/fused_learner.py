@@ -89,12 +89,15 @@ class FusedLearner(Learner):
         h_off = mlp_start + np.concatenate([[0], np.cumsum(sizes)])
         self.layout = fused.pack_layout(np.array(sizes), offsets[first_linear:-1:2], offsets[first_linear + 1::2],
                                         h_off, convs, n_patches)
-        self.w = np.zeros(offsets[-1], dtype=np.float32)
+        self._w = np.zeros(offsets[-1], dtype=np.float32)
         for shape, start in zip(shapes[0::2], offsets[0::2]):  # sparse weights, zero biases
-            self.w[start:start + int(np.prod(shape))] = sparse_uniform(shape, sparsity, rng).ravel()
-        self.z = np.zeros_like(self.w)
-        self.v = np.zeros_like(self.w) if optimizer == "adaptive" else np.zeros(0, dtype=np.float32)
-        self._zhat = np.zeros_like(self.w) if optimizer == "adaptive" else np.zeros(0, dtype=np.float32)
+            self._w[start:start + int(np.prod(shape))] = sparse_uniform(shape, sparsity, rng).ravel()
+        self._z = np.zeros_like(self._w)
+        self.v = np.zeros_like(self._w) if optimizer == "adaptive" else np.zeros(0, dtype=np.float32)
+        # The step of the last update waits for the next forward pass, which makes it on the way
+        # (see streamrl.nn.fused.forward): w += scale * direction, then for ObGD maybe z <- 0.
+        self._direction = np.zeros_like(self._w) if optimizer == "adaptive" else self._z  # z_hat or z
+        self._scale, self._pending = 0.0, fused.NO_STEP
         n_values, n_normalized = int(self.layout[fused.N_VALUES]), int(self.layout[fused.N_NORMALIZED])
         n_inputs = int(np.prod(spec.input_shape))
         # Activations: float32 for the CNNs (speed: 131k weights for MinAtar), float64 for the small
@@ -114,7 +117,8 @@ class FusedLearner(Learner):
         else:
             cache.x[:] = x.reshape(-1)
             x = cache.x
-        fused.forward(self.w, x, self.layout, cache.acts, cache.inv_out)
+        fused.forward(self._w, x, self.layout, cache.acts, cache.inv_out, self._direction, self._scale, self._pending)
+        self._pending = fused.NO_STEP
         return cache.out.copy()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -133,35 +137,64 @@ class FusedLearner(Learner):
         if grad_out.shape != (self.n_outputs,):
             raise ValueError(f"grad_out has shape {grad_out.shape}; this network has {self.n_outputs} outputs")
         c = self._train
+        delta = float(delta)
         if self.optimizer == "adaptive":
             self.t += 1
-            step = fused.adaptive_obgd_update(self.w, self.z, self.v, self.t, self.decay, grad_out, self.layout, c.acts,
-                                              c.inv_out, self._work, float(delta), self.lr, self.kappa, self.beta2,
-                                              self.eps, reset, self._zhat)
+            step = fused.adaptive_obgd_update(self._w, self._z, self.v, self.t, self.decay, grad_out, self.layout,
+                                              c.acts, c.inv_out, self._work, delta, self.lr, self.kappa, self.beta2,
+                                              self.eps, reset, self._direction)
+            self._pending = fused.STEP  # along z_hat; z itself is already cleared
         else:
-            step = fused.obgd_update(self.w, self.z, self.decay, grad_out, self.layout, c.acts, c.inv_out, self._work,
-                                     float(delta), self.lr, self.kappa, reset)
+            step = fused.obgd_update(self._w, self._z, self.decay, grad_out, self.layout, c.acts, c.inv_out,
+                                     self._work, delta, self.lr, self.kappa)
+            self._pending = fused.STEP_THEN_CLEAR if reset else fused.STEP
+        self._scale = step * delta
         self._ready = False
         return UpdateInfo(step, step < self.lr)
 
+    def _settle(self) -> None:
+        """Makes the pending step now, for whoever looks at the weights or traces from outside."""
+        if self._pending != fused.NO_STEP:
+            fused.apply_step(self._w, self._direction, self._scale, self._pending)
+            self._pending = fused.NO_STEP
+
+    @property
+    def w(self) -> np.ndarray:
+        """All weights, flat (float32), with every update's step made."""
+        self._settle()
+        return self._w
+
+    @property
+    def z(self) -> np.ndarray:
+        """All traces, flat (float32), as every update left them."""
+        self._settle()
+        return self._z
+
     def clear_traces(self) -> None:
-        self.z[:] = 0.0
+        if self._pending == fused.STEP and self._direction is self._z:
+            self._pending = fused.STEP_THEN_CLEAR  # the pending step still moves along z, then clears it
+        elif self._pending != fused.STEP_THEN_CLEAR:
+            self._z[:] = 0.0
 
     def parameters(self) -> list[np.ndarray]:
         """Views of each parameter in the torch module's order and shape."""
-        return [self.w[a:b].reshape(s) for s, a, b in zip(self.shapes, self.offsets[:-1], self.offsets[1:])]
+        w = self.w
+        return [w[a:b].reshape(s) for s, a, b in zip(self.shapes, self.offsets[:-1], self.offsets[1:])]
 
     def traces(self) -> list[np.ndarray]:
-        return [self.z[a:b].reshape(s) for s, a, b in zip(self.shapes, self.offsets[:-1], self.offsets[1:])]
+        z = self.z
+        return [z[a:b].reshape(s) for s, a, b in zip(self.shapes, self.offsets[:-1], self.offsets[1:])]
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {"w": self.w.copy(), "z": self.z.copy(), "v": self.v.copy(), "t": np.array(self.t)}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        for key in ("w", "z", "v"):
-            value = np.asarray(state[key], dtype=np.float32)
-            if value.shape != getattr(self, key).shape:
-                raise ValueError(f"saved {key} has shape {value.shape}, this network needs {getattr(self, key).shape}")
-            getattr(self, key)[:] = value
+        targets = {"w": self._w, "z": self._z, "v": self.v}
+        values = {key: np.asarray(state[key], dtype=np.float32) for key in targets}
+        for key, value in values.items():  # all checked before any is copied: nothing half-loaded
+            if value.shape != targets[key].shape:
+                raise ValueError(f"saved {key} has shape {value.shape}, this network needs {targets[key].shape}")
+        for key, value in values.items():
+            targets[key][:] = value
         self.t = int(state["t"])
-        self._ready = False
+        self._ready, self._pending = False, fused.NO_STEP  # the loaded state replaces the step too
