@@ -8,9 +8,11 @@ with one flat trace ``z`` beside it.
 
 Weights and traces are float32 as in the torch path. Activations and their gradients are
 float32 for the CNNs (so their inner loops vectorize without conversions) and float64 for the
-small MLPs (FusedLearner picks); layer-norm statistics and the trace's L1 norm always accumulate
-in float64 (the L1 norm of a 131k-weight trace summed in float32 is visibly off, see
-``streamrl.optim``). An update is one kernel call (``obgd_update`` or ``adaptive_obgd_update``):
+small MLPs (FusedLearner picks); layer-norm statistics and the trace's L1 norm accumulate in
+float64 (the L1 norm of a 131k-weight trace summed in float32 is visibly off, see
+``streamrl.optim``), except each dense weight row's share of the norm, summed in the activations'
+precision (a float32 row of MinAtar's is 1,024 values, summed in vector lanes, then added in
+float64; converting every value to float64 made that pass twice as slow). An update is one kernel call (``obgd_update`` or ``adaptive_obgd_update``):
 ``_accumulate_trace`` decays the trace, adds the gradient and sums |z| in one pass over the
 parameters (``_adaptive_direction`` makes z_hat and its norm in a second); the weights move in
 the next forward pass (see ``forward``).
@@ -463,7 +465,7 @@ def _accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work):
             l1 += size
             start = w_off[layer] + o * n_in
             z_row, w_row = z[start:start + n_in], w[start:start + n_in]
-            row_l1 = 0.0
+            row_l1 = g.dtype.type(0.0)  # see the module's docstring
             for i in range(n_in):
                 zi = decay * z_row[i] + go * h_in[i]
                 z_row[i] = zi
