@@ -500,7 +500,9 @@ def _bounded_step(l1, delta, lr, kappa):
 @njit(cache=True, fastmath=FAST, inline="always")
 def _adaptive_direction(z, v, t, delta, beta2, eps, zhat):
     """AdaptiveObGD at update t: v <- b2 v + (1-b2)(delta z)^2; z_hat = z / sqrt(v / (1-b2^t) + eps).
-    Elementwise in float32, as torch does it; returns |z_hat|_1, summed in float64."""
+    Elementwise in float32, as torch does it; returns |z_hat|_1, summed in float64. Its kernel runs
+    with NumPy's error model: under Python's the division carries a zero check (none can be zero)
+    that kept this loop scalar, 2.8x slower for MinAtar's 132k weights."""
     delta32, beta32, rest32 = np.float32(delta), np.float32(beta2), np.float32(1.0 - beta2)
     correction, eps32 = np.float32(1.0 - beta2**t), np.float32(eps)
     l1 = 0.0
@@ -525,7 +527,7 @@ def obgd_update(w, z, decay, g_out, layout, acts, inv_out, work, delta, lr, kapp
     return _bounded_step(l1, delta, lr, kappa)
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(cache=True, fastmath=FAST, error_model="numpy")  # see _adaptive_direction
 def adaptive_obgd_update(w, z, v, t, decay, g_out, layout, acts, inv_out, work, delta, lr, kappa, beta2, eps, reset,
                          zhat):
     """AdaptiveObGD at update t: the same trace, then z_hat (the step is along it, and its bound
