@@ -214,3 +214,11 @@ def test_statistics_of_another_shape_are_refused_on_load():
     with pytest.raises(ValueError, match=r"saved statistics 'mean' have shape \(2,\), these have \(3,\)"):
         stats.load_state_dict(saved)
     assert stats.mean.shape == (3,) and stats.count == 0
+
+
+@pytest.mark.parametrize("eps", [0.0, -1e-8, float("nan")])
+def test_a_normalizer_without_a_positive_eps_is_refused(eps):
+    # its compiled loops divide by sqrt(var + eps) with no zero check: a constant coordinate
+    # (var = 0) would give inf or NaN
+    with pytest.raises(ValueError, match="eps must be positive"):
+        ObservationNormalizer((3,), eps=eps)

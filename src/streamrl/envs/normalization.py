@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 # The kernels below run with NumPy's error model: a division by zero would give inf or NaN instead
-# of raising (none happens: counts start at 2, variances get + eps). Under Python's model every
+# of raising (none happens: counts start at 2, variances get + eps > 0). Under Python's model every
 # division in a loop carries a zero check, which keeps the loop from being vectorized (three
 # times slower for a MinAtar frame). Division and square root are exactly rounded either way.
 
@@ -172,6 +172,8 @@ class ObservationNormalizer:
     """``(x - mu) / sqrt(var + eps)`` with statistics that already include ``x``."""
 
     def __init__(self, shape: tuple[int, ...], eps: float = 1e-8) -> None:
+        if not eps > 0:  # (the compiled loops divide by sqrt(var + eps), var >= 0, and check nothing)
+            raise ValueError(f"eps must be positive, got {eps}")
         self.stats = RunningMeanStd(shape)
         self.eps = eps
 

@@ -12,10 +12,12 @@ small MLPs (FusedLearner picks); layer-norm statistics and the trace's L1 norm a
 float64 (the L1 norm of a 131k-weight trace summed in float32 is visibly off, see
 ``streamrl.optim``), except each dense weight row's share of the norm, summed in the activations'
 precision (a float32 row of MinAtar's is 1,024 values, summed in vector lanes, then added in
-float64; converting every value to float64 made that pass twice as slow). An update is one kernel call (``obgd_update`` or ``adaptive_obgd_update``):
-``_accumulate_trace`` decays the trace, adds the gradient and sums |z| in one pass over the
-parameters (``_adaptive_direction`` makes z_hat and its norm in a second); the weights move in
-the next forward pass (see ``forward``).
+float64; converting every value to float64 made that pass twice as slow).
+
+An update is one kernel call (``obgd_update`` or ``adaptive_obgd_update``): ``_accumulate_trace``
+decays the trace, adds the gradient and sums |z| in one pass over the parameters
+(``_adaptive_direction`` makes z_hat and its norm in a second); the weights move in the next
+forward pass (see ``forward``).
 
 Helpers are inlined into the kernels at Numba's level (``inline="always"``): with reassociation
 allowed, a kernel that calls a separately compiled helper computed slightly different numbers
@@ -253,8 +255,11 @@ def _unpack_cache(layout, acts, inv_out):
     return acts[:m], acts[m:2 * m], acts[2 * m:3 * m], patches, inv_out[:n_normalized], inv_out[n_normalized:]
 
 
-# What an update leaves for the next forward pass to do (see ``forward``).
-NO_STEP, STEP, STEP_THEN_CLEAR = range(3)
+# The step an update leaves for the next forward pass (see ``forward``) lives in a float64 array
+# ``pending`` = [what, scale], written and cleared by the kernels themselves, so no Ctrl-C between
+# a kernel's return and the next Python line can lose a step or make one twice.
+NO_STEP, STEP, STEP_THEN_CLEAR = range(3)  # what: nothing; w += scale direction; that, then direction <- 0
+WHAT, SCALE = range(2)
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
@@ -266,24 +271,35 @@ def _step_along(w, direction, scale, clear):
         direction[:] = 0.0
 
 
-@njit(cache=True, fastmath=FAST)
-def apply_step(w, direction, scale, pending):
-    """Carries out a pending step (STEP or STEP_THEN_CLEAR) on every parameter at once."""
-    if pending != NO_STEP:
-        _step_along(w, direction, np.float32(scale), pending == STEP_THEN_CLEAR)
+@njit(cache=True, fastmath=FAST, inline="always")
+def _leave_step(pending, what, step, delta):
+    """Records the step w += step delta direction for the next pass."""
+    pending[WHAT], pending[SCALE] = what, step * delta
 
 
 @njit(cache=True, fastmath=FAST)
-def forward(w, x, layout, acts, inv_out, direction, scale, pending):
+def apply_step(w, direction, pending):
+    """Makes the pending step, if any, on every parameter at once."""
+    what = int(pending[WHAT])
+    if what != NO_STEP:
+        _step_along(w, direction, np.float32(pending[SCALE]), what == STEP_THEN_CLEAR)
+        pending[WHAT] = NO_STEP
+
+
+@njit(cache=True, fastmath=FAST)
+def forward(w, x, layout, acts, inv_out, direction, pending):
     """Outputs of the network at x (float32, flattened), caching what the backward pass needs in
     ``acts`` and ``inv_out`` (see _unpack_cache); the outputs are the end of ``inv_out``.
 
-    First, layer by layer, the step the last update left ``pending``: w += scale direction, then
-    direction <- 0 for STEP_THEN_CLEAR. Done here, each weight row is read once from memory for
-    both the step and the pass (MinAtar's 528 KB of weights and 528 KB of trace do not fit in L2);
-    the pass then reads the row again from L1 with the very loop it runs without a step, so the
-    outputs are the same to the bit as after ``apply_step`` and a plain pass."""
-    scale32, clear = np.float32(scale), pending == STEP_THEN_CLEAR
+    On the way it makes the step the last update left ``pending``: w += scale direction (then
+    direction <- 0 for STEP_THEN_CLEAR), each conv layer's weights and biases just before its
+    convolution, each dense layer's biases and then each weight row just before the row's dot
+    product. So each row is read from memory once for both the step and the pass (MinAtar's
+    528 KB of weights and 528 KB of trace do not fit in L2); the pass then reads the row again
+    from L1 with the very loop it runs without a step, so the outputs are the same to the bit as
+    after ``apply_step`` and a plain pass."""
+    what = int(pending[WHAT])
+    step_now, scale32, clear = what != NO_STEP, np.float32(pending[SCALE]), what == STEP_THEN_CLEAR
     sizes, w_off, b_off, h_off, convs = _unpack_layout(layout)
     h, a, n, patches, inv, out = _unpack_cache(layout, acts, inv_out)
     n_conv = len(convs)
@@ -298,7 +314,7 @@ def forward(w, x, layout, acts, inv_out, direction, scale, pending):
             start = convs[layer - 1, OUT_OFF]
             _unfold(h[start:start + c_in * height * width], conv, layer_patches, False)
         start, m = conv[OUT_OFF], c_out * oh * ow
-        if pending != NO_STEP:  # its weights, then its biases (they follow them)
+        if step_now:  # its weights, then its biases (they follow them)
             first, end = conv[W_OFF], conv[B_OFF] + c_out
             _step_along(w[first:end], direction[first:end], scale32, clear)
         _conv_forward(w, conv, layer_patches, a[start:start + m])
@@ -310,13 +326,13 @@ def forward(w, x, layout, acts, inv_out, direction, scale, pending):
         n_in, n_out = sizes[layer], sizes[layer + 1]
         h_in = h[h_off[layer]:h_off[layer] + n_in]
         target = a[h_off[layer + 1]:h_off[layer + 1] + n_out]
-        if pending != NO_STEP:
+        if step_now:
             first = b_off[layer]
             _step_along(w[first:first + n_out], direction[first:first + n_out], scale32, clear)
         for o in range(n_out):
             start = w_off[layer] + o * n_in
             row = w[start:start + n_in]
-            if pending != NO_STEP:
+            if step_now:
                 _step_along(row, direction[start:start + n_in], scale32, clear)
             s = h_in.dtype.type(0.0)
             for i in range(n_in):
@@ -328,6 +344,7 @@ def forward(w, x, layout, acts, inv_out, direction, scale, pending):
         else:
             for o in range(n_out):
                 out[o] = target[o]
+    pending[WHAT] = NO_STEP
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
@@ -444,7 +461,8 @@ def _conv_input_grad(w, conv, g, g_in, patch_grad):
 @njit(cache=True, fastmath=FAST, inline="always")
 def _accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work):
     """z <- decay z + d(g_out . outputs)/dw at the state cached in ``acts`` and ``inv_out``, in one
-    pass over z (``work``: scratch space). Returns |z|_1 after the update, summed in float64."""
+    pass over z (``work``: scratch space). Returns |z|_1 after the update, summed in float64 (each
+    dense row's share in the activations' precision, see above)."""
     sizes, w_off, b_off, h_off, convs = _unpack_layout(layout)
     h, _, n, patches, inv, _ = _unpack_cache(layout, acts, inv_out)
     g, scratch = work[:layout[N_VALUES]], work[layout[N_VALUES]:]
@@ -515,25 +533,28 @@ def _adaptive_direction(z, v, t, delta, beta2, eps, zhat):
     return l1
 
 
-# One kernel call per update. It returns the step size alpha' and leaves the move itself,
-# w += alpha' delta z (then z <- 0 if the trace is cleared), to the next forward pass or to
-# ``apply_step`` (FusedLearner keeps track): a call costs microseconds in a training loop, and the
-# move read every weight once more.
+# One kernel call per update (a call costs microseconds in a training loop). It returns the step
+# size alpha' and leaves the move itself, w += alpha' delta along z or z_hat, in ``pending`` for
+# the next forward pass or ``apply_step``: made here, it read every weight once more.
 @njit(cache=True, fastmath=FAST)
-def obgd_update(w, z, decay, g_out, layout, acts, inv_out, work, delta, lr, kappa):
-    """ObGD: z <- decay z + d(g_out . outputs)/dw at the cached state; returns the bounded step
-    size (the step is along z)."""
+def obgd_update(w, z, decay, g_out, layout, acts, inv_out, work, delta, lr, kappa, reset, pending):
+    """ObGD: z <- decay z + d(g_out . outputs)/dw at the cached state; leaves the bounded step
+    along z (then z <- 0 if reset) pending. Returns the step size."""
     l1 = _accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work)
-    return _bounded_step(l1, delta, lr, kappa)
+    step = _bounded_step(l1, delta, lr, kappa)
+    _leave_step(pending, STEP_THEN_CLEAR if reset else STEP, step, delta)
+    return step
 
 
 @njit(cache=True, fastmath=FAST, error_model="numpy")  # see _adaptive_direction
 def adaptive_obgd_update(w, z, v, t, decay, g_out, layout, acts, inv_out, work, delta, lr, kappa, beta2, eps, reset,
-                         zhat):
-    """AdaptiveObGD at update t: the same trace, then z_hat (the step is along it, and its bound
-    uses |z_hat|_1), then z <- 0 if reset. Returns the bounded step size."""
+                         zhat, pending):
+    """AdaptiveObGD at update t: the same trace, then z_hat, then z <- 0 if reset; leaves the
+    bounded step along z_hat (its bound uses |z_hat|_1) pending. Returns the step size."""
     _accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work)
     l1 = _adaptive_direction(z, v, t, delta, beta2, eps, zhat)
     if reset:
         z[:] = 0.0
-    return _bounded_step(l1, delta, lr, kappa)
+    step = _bounded_step(l1, delta, lr, kappa)
+    _leave_step(pending, STEP, step, delta)
+    return step

@@ -97,7 +97,7 @@ class FusedLearner(Learner):
         # The step of the last update waits for the next forward pass, which makes it on the way
         # (see streamrl.nn.fused.forward): w += scale * direction, then for ObGD maybe z <- 0.
         self._direction = np.zeros_like(self._w) if optimizer == "adaptive" else self._z  # z_hat or z
-        self._scale, self._pending = 0.0, fused.NO_STEP
+        self._pending = np.zeros(2)  # [what, scale], kept by the kernels (see streamrl.nn.fused)
         n_values, n_normalized = int(self.layout[fused.N_VALUES]), int(self.layout[fused.N_NORMALIZED])
         n_inputs = int(np.prod(spec.input_shape))
         # Activations: float32 for the CNNs (speed: 131k weights for MinAtar), float64 for the small
@@ -117,13 +117,13 @@ class FusedLearner(Learner):
         else:
             cache.x[:] = x.reshape(-1)
             x = cache.x
-        fused.forward(self._w, x, self.layout, cache.acts, cache.inv_out, self._direction, self._scale, self._pending)
-        self._pending = fused.NO_STEP
+        fused.forward(self._w, x, self.layout, cache.acts, cache.inv_out, self._direction, self._pending)
         return cache.out.copy()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._ready = True
-        return self._run(x, self._train)
+        out = self._run(x, self._train)
+        self._ready = True  # (only once the pass has made any pending step and filled the cache)
+        return out
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         return self._run(x, self._eval)
@@ -137,26 +137,21 @@ class FusedLearner(Learner):
         if grad_out.shape != (self.n_outputs,):
             raise ValueError(f"grad_out has shape {grad_out.shape}; this network has {self.n_outputs} outputs")
         c = self._train
-        delta = float(delta)
         if self.optimizer == "adaptive":
             self.t += 1
             step = fused.adaptive_obgd_update(self._w, self._z, self.v, self.t, self.decay, grad_out, self.layout,
-                                              c.acts, c.inv_out, self._work, delta, self.lr, self.kappa, self.beta2,
-                                              self.eps, reset, self._direction)
-            self._pending = fused.STEP  # along z_hat; z itself is already cleared
+                                              c.acts, c.inv_out, self._work, float(delta), self.lr, self.kappa,
+                                              self.beta2, self.eps, reset, self._direction, self._pending)
         else:
             step = fused.obgd_update(self._w, self._z, self.decay, grad_out, self.layout, c.acts, c.inv_out,
-                                     self._work, delta, self.lr, self.kappa)
-            self._pending = fused.STEP_THEN_CLEAR if reset else fused.STEP
-        self._scale = step * delta
+                                     self._work, float(delta), self.lr, self.kappa, reset, self._pending)
         self._ready = False
         return UpdateInfo(step, step < self.lr)
 
     def _settle(self) -> None:
         """Makes the pending step now, for whoever looks at the weights or traces from outside."""
-        if self._pending != fused.NO_STEP:
-            fused.apply_step(self._w, self._direction, self._scale, self._pending)
-            self._pending = fused.NO_STEP
+        if self._pending[fused.WHAT] != fused.NO_STEP:
+            fused.apply_step(self._w, self._direction, self._pending)
 
     @property
     def w(self) -> np.ndarray:
@@ -171,13 +166,16 @@ class FusedLearner(Learner):
         return self._z
 
     def clear_traces(self) -> None:
-        if self._pending == fused.STEP and self._direction is self._z:
-            self._pending = fused.STEP_THEN_CLEAR  # the pending step still moves along z, then clears it
-        elif self._pending != fused.STEP_THEN_CLEAR:
+        what = self._pending[fused.WHAT]
+        if what == fused.STEP and self._direction is self._z:
+            self._pending[fused.WHAT] = fused.STEP_THEN_CLEAR  # the step still moves along z, then clears it
+        elif what != fused.STEP_THEN_CLEAR:
             self._z[:] = 0.0
 
     def parameters(self) -> list[np.ndarray]:
-        """Views of each parameter in the torch module's order and shape."""
+        """Views of each parameter in the torch module's order and shape, as they are now. An
+        update's step is made when the weights are next used or read (traces() alike): ask again
+        after an update rather than keep the views."""
         w = self.w
         return [w[a:b].reshape(s) for s, a, b in zip(self.shapes, self.offsets[:-1], self.offsets[1:])]
 
@@ -197,4 +195,5 @@ class FusedLearner(Learner):
         for key, value in values.items():
             targets[key][:] = value
         self.t = int(state["t"])
-        self._ready, self._pending = False, fused.NO_STEP  # the loaded state replaces the step too
+        self._ready = False
+        self._pending[fused.WHAT] = fused.NO_STEP  # the loaded state replaces the step too
