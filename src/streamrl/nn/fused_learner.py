@@ -136,7 +136,9 @@ class FusedLearner(Learner):
             grad_out = grad_out.copy()
         if grad_out.shape != (self.n_outputs,):
             raise ValueError(f"grad_out has shape {grad_out.shape}; this network has {self.n_outputs} outputs")
-        c = self._train
+        # not ready before the kernel runs: a Ctrl-C landing just after it returns must not leave a
+        # second update() allowed with this one's step pending
+        c, self._ready = self._train, False
         if self.optimizer == "adaptive":
             self.t += 1
             step = fused.adaptive_obgd_update(self._w, self._z, self.v, self.t, self.decay, grad_out, self.layout,
@@ -145,7 +147,6 @@ class FusedLearner(Learner):
         else:
             step = fused.obgd_update(self._w, self._z, self.decay, grad_out, self.layout, c.acts, c.inv_out,
                                      self._work, float(delta), self.lr, self.kappa, reset, self._pending)
-        self._ready = False
         return UpdateInfo(step, step < self.lr)
 
     def _settle(self) -> None:
