@@ -47,9 +47,8 @@ def _normalize_into(x, mean, var, eps, out):
 def _update_and_normalize(x, mean, p, var, count, eps, out):
     """One step's observation in one call: False, with nothing touched, if ``x`` holds a NaN or
     inf; else the statistics take ``x`` in, ``x`` is normalized by them, and True."""
-    for i in range(len(x)):
-        if not np.isfinite(x[i]):
-            return False
+    if not _all_finite(x):
+        return False
     _welford_update(x, mean, p, var, count)
     _normalize_into(x, mean, var, eps, out)
     return True
