@@ -106,6 +106,46 @@ def _conv_dims(conv):
     return c_in, height, width, c_out, k, stride, (height - k) // stride + 1, (width - k) // stride + 1
 
 
+# One kernel row's few values (k of them, or a stride-1 run) move between the image and its
+# unfolded copy. Eight or four values are written out, every load before any store, so the
+# compiler moves them as one vector with no overlap check: as loops, these moves took ~5x as
+# long and were most of the Atari forward pass. Their names must not be the callers' (``row``):
+# with a parameter named as the caller's variable, the inlined copy no longer vectorized.
+@njit(cache=True, fastmath=FAST, inline="always")
+def _gather(dst, src, count):
+    """dst[:count] = src[:count]."""
+    if count == 8:
+        v0, v1, v2, v3, v4, v5, v6, v7 = src[0], src[1], src[2], src[3], src[4], src[5], src[6], src[7]
+        dst[0], dst[1], dst[2], dst[3], dst[4], dst[5], dst[6], dst[7] = v0, v1, v2, v3, v4, v5, v6, v7
+    elif count == 4:
+        v0, v1, v2, v3 = src[0], src[1], src[2], src[3]
+        dst[0], dst[1], dst[2], dst[3] = v0, v1, v2, v3
+    else:
+        for e in range(count):
+            dst[e] = src[e]
+
+
+@njit(cache=True, fastmath=FAST, inline="always")
+def _scatter_add(src, dst, count):
+    """dst[:count] += src[:count]."""
+    if count == 4:
+        v0, v1, v2, v3 = dst[0], dst[1], dst[2], dst[3]
+        u0, u1, u2, u3 = src[0], src[1], src[2], src[3]
+        dst[0], dst[1], dst[2], dst[3] = v0 + u0, v1 + u1, v2 + u2, v3 + u3
+    else:
+        for e in range(count):
+            dst[e] += src[e]
+
+
+@njit(cache=True, fastmath=FAST, inline="always")
+def _move(unfolded, image, count, adjoint):
+    """unfolded[:count] = image[:count], or with ``adjoint`` image[:count] += unfolded[:count]."""
+    if adjoint:
+        _scatter_add(unfolded, image, count)
+    else:
+        _gather(unfolded, image, count)
+
+
 @njit(cache=True, fastmath=FAST, inline="always")
 def _unfold_by_position(x, conv, patches, adjoint):
     """im2col with one row per tap: patches[((c k + ki) k + kj) P + i ow + j] = x[c, i s + ki, j s + kj].
@@ -119,6 +159,9 @@ def _unfold_by_position(x, conv, patches, adjoint):
                 row = patches[tap * positions:(tap + 1) * positions]
                 for i in range(oh):
                     start = (c * height + i * stride + ki) * width + kj
+                    if stride == 1:  # (MinAtar) a contiguous run of ow values
+                        _move(row[i * ow:(i + 1) * ow], x[start:start + ow], ow, adjoint)
+                        continue
                     for j in range(ow):
                         if adjoint:
                             x[start + j * stride] += row[i * ow + j]
@@ -139,11 +182,7 @@ def _unfold_by_tap(x, conv, patches, adjoint):
                 for ki in range(k):
                     start = (c * height + i * stride + ki) * width + j * stride
                     base = (c * k + ki) * k
-                    for kj in range(k):  # k values: a loop is cheaper than slice assignment
-                        if adjoint:
-                            x[start + kj] += row[base + kj]
-                        else:
-                            row[base + kj] = x[start + kj]
+                    _move(row[base:base + k], x[start:start + k], k, adjoint)
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
