@@ -133,3 +133,39 @@ def test_ale_ids_skip_frames_once():
     env = make_env("ALE/Breakout-v5", seed=0)
     assert env.unwrapped._frameskip == 1  # the pipeline's MaxAndSkip does the skipping
     assert env.unwrapped.ale.getFloat("repeat_action_probability") == 0.0
+
+
+@pytest.mark.parametrize("skip", [1, 4])
+def test_atari_frame_skip_sums_rewards_and_max_pools_the_last_two_frames(skip):
+    """Against the same game stepped frame by frame: the pixelwise max of the last two frames of
+    each skip (the only frame when skip = 1), the rewards summed, up to the first game end."""
+    import ale_py
+
+    from streamrl.envs.atari import MaxAndSkip
+
+    gym.register_envs(ale_py)
+    options = dict(obs_type="grayscale", frameskip=1, repeat_action_probability=0.0)
+    skipping, frames = MaxAndSkip(gym.make("BreakoutNoFrameskip-v4", **options), skip=skip), \
+        gym.make("BreakoutNoFrameskip-v4", **options)
+    skipping.reset(seed=1)
+    frames.reset(seed=1)
+    actions = np.random.default_rng(3).integers(4, size=3000)
+    actions[::50] = 1  # FIRE now and then, so the ball is in play and points are scored
+    total_reward, ended = 0.0, False
+    for action in actions:
+        obs, reward, terminated, truncated, _ = skipping.step(int(action))
+        seen, expected_reward = [], 0.0
+        for _ in range(skip):
+            frame, r, frame_terminated, frame_truncated, _ = frames.step(int(action))
+            seen.append(frame)
+            expected_reward += r
+            if frame_terminated or frame_truncated:
+                break
+        assert (terminated, truncated) == (frame_terminated, frame_truncated)
+        assert reward == expected_reward
+        total_reward += reward
+        if terminated or truncated:
+            ended = True
+            break
+        assert obs.dtype == np.uint8 and np.array_equal(obs, np.maximum(seen[-2], seen[-1]) if skip > 1 else seen[0])
+    assert ended and total_reward > 0  # the comparison covered scoring and a game end

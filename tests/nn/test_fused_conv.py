@@ -12,8 +12,10 @@ from streamrl.nn.networks import NetworkSpec
 # (C_in, H, W, C_out, k, stride). The first: 6 positions and 5 outputs, for the kernels' passes
 # over four rows at a time and their remainders, with a last column that is never read. Then the
 # kernel widths whose rows the unfolding moves as one vector (8 and 4: Atari's first two layers),
-# and stride-1 runs of 8 and of 4 values (MinAtar's layout).
-SHAPES = [(2, 5, 8, 5, 3, 2), (2, 18, 19, 5, 8, 5), (3, 10, 11, 5, 4, 3), (2, 6, 10, 5, 3, 1), (2, 6, 6, 5, 3, 1)]
+# and stride-1 runs of 8 values (MinAtar's layout), of 4 (the 4-wide move, both ways) and of 5
+# (the plain loop).
+SHAPES = [(2, 5, 8, 5, 3, 2), (2, 18, 19, 5, 8, 5), (3, 10, 11, 5, 4, 3), (2, 6, 10, 5, 3, 1), (2, 6, 6, 5, 3, 1),
+          (2, 7, 7, 5, 3, 1)]
 
 
 def output_size(height: int, width: int, k: int, stride: int) -> tuple[int, int]:
@@ -59,7 +61,8 @@ def test_strided_conv_matches_numpy_loops(by_position, shape):
     convs, shapes, n_values, n_patches, n_scratch = conv_layout((c_in, height, width), [(c_out, k, stride)], 0)
     assert shapes == [(c_out, c_in, k, k), (c_out,)] and n_values == c_out * oh * ow
     assert n_patches == c_in * k * k * oh * ow
-    convs[0, fused.BY_POSITION] = by_position
+    assert convs[0, fused.BY_POSITION] == (oh * ow > c_in * k * k)  # the layout the networks get
+    convs[0, fused.BY_POSITION] = by_position  # and here both, for every shape
     conv = convs[0]
     rng = np.random.default_rng(0)
     x = rng.normal(size=(c_in, height, width)).astype(np.float32)

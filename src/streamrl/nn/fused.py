@@ -36,11 +36,12 @@ A forward pass caches, per network input (in ``acts`` and ``inv_out``, see ``_un
 ``inv`` (1/sqrt(var + eps) per normalized layer: conv layers first, then the MLP's hidden
 layers), and ``patches`` (each conv layer's input unfolded, at its PATCH_OFF). A conv layer with
 more output positions than taps (C_in k k) is unfolded as one row per tap and its loops run along
-positions (MinAtar: 64 positions, 36 taps); otherwise as one row per position and its loops run
+positions (MinAtar Breakout: 64 positions, 36 taps; 10-channel Seaquest has 90 taps); otherwise as one row per position and its loops run
 along taps, four rows (and two weight rows) per pass so each load serves several products (Atari:
 256 positions of 256 taps, 25 of 512, 4 of 576; at the tie this measured faster than rows per
 tap), so the vector units see long rows either way. Inner loops index slices (views) from 0, so
-the compiler can drop negative-index checks and vectorize them.
+the compiler can drop negative-index checks and vectorize them; unfolding moves kernel rows of 8
+or 4 values (and stride-1 runs) as single vectors (see ``_copy_into``).
 """
 
 from __future__ import annotations
@@ -106,13 +107,16 @@ def _conv_dims(conv):
     return c_in, height, width, c_out, k, stride, (height - k) // stride + 1, (width - k) // stride + 1
 
 
-# One kernel row's few values (k of them, or a stride-1 run) move between the image and its
-# unfolded copy. Eight or four values are written out, every load before any store, so the
-# compiler moves them as one vector with no overlap check: as loops, these moves took ~5x as
-# long and were most of the Atari forward pass. Their names must not be the callers' (``row``):
-# with a parameter named as the caller's variable, the inlined copy no longer vectorized.
+# Unfolding moves a few values at a time between the image and its unfolded copy: one kernel
+# row (k values) or, at stride 1, a run of an image row across the output columns. Eight or four
+# values are written out, every load before any store, so the compiler moves them as one vector
+# with no overlap check; as loops these moves took ~5x as long, about half of the Atari forward
+# pass. Adding back (col2im) has only the 4-wide case: the 8-wide layers (Atari's first, MinAtar's
+# conv) are first layers, whose input gradient is never computed. Keep the parameter names
+# ``dst`` / ``src``: named ``row`` / ``image`` (the callers' names), the same code ran ~10x
+# slower, not vectorized (measured; the cause inside Numba's inlining is not understood).
 @njit(cache=True, fastmath=FAST, inline="always")
-def _gather(dst, src, count):
+def _copy_into(dst, src, count):
     """dst[:count] = src[:count]."""
     if count == 8:
         v0, v1, v2, v3, v4, v5, v6, v7 = src[0], src[1], src[2], src[3], src[4], src[5], src[6], src[7]
@@ -126,7 +130,7 @@ def _gather(dst, src, count):
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
-def _scatter_add(src, dst, count):
+def _add_into(dst, src, count):
     """dst[:count] += src[:count]."""
     if count == 4:
         v0, v1, v2, v3 = dst[0], dst[1], dst[2], dst[3]
@@ -141,9 +145,9 @@ def _scatter_add(src, dst, count):
 def _move(unfolded, image, count, adjoint):
     """unfolded[:count] = image[:count], or with ``adjoint`` image[:count] += unfolded[:count]."""
     if adjoint:
-        _scatter_add(unfolded, image, count)
+        _add_into(image, unfolded, count)
     else:
-        _gather(unfolded, image, count)
+        _copy_into(unfolded, image, count)
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
@@ -159,14 +163,14 @@ def _unfold_by_position(x, conv, patches, adjoint):
                 row = patches[tap * positions:(tap + 1) * positions]
                 for i in range(oh):
                     start = (c * height + i * stride + ki) * width + kj
-                    if stride == 1:  # (MinAtar) a contiguous run of ow values
+                    if stride == 1:  # a contiguous run of ow values (MinAtar's conv, for up to 7 channels)
                         _move(row[i * ow:(i + 1) * ow], x[start:start + ow], ow, adjoint)
-                        continue
-                    for j in range(ow):
-                        if adjoint:
-                            x[start + j * stride] += row[i * ow + j]
-                        else:
-                            row[i * ow + j] = x[start + j * stride]
+                    else:
+                        for j in range(ow):
+                            if adjoint:
+                                x[start + j * stride] += row[i * ow + j]
+                            else:
+                                row[i * ow + j] = x[start + j * stride]
 
 
 @njit(cache=True, fastmath=FAST, inline="always")
