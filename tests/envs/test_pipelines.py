@@ -145,8 +145,8 @@ def test_atari_frame_skip_sums_rewards_and_max_pools_the_last_two_frames(skip):
 
     gym.register_envs(ale_py)
     options = dict(obs_type="grayscale", frameskip=1, repeat_action_probability=0.0)
-    skipping, frames = MaxAndSkip(gym.make("BreakoutNoFrameskip-v4", **options), skip=skip), \
-        gym.make("BreakoutNoFrameskip-v4", **options)
+    skipping = MaxAndSkip(gym.make("BreakoutNoFrameskip-v4", **options), skip=skip)
+    frames = gym.make("BreakoutNoFrameskip-v4", **options)  # the same game, one frame per step
     skipping.reset(seed=1)
     frames.reset(seed=1)
     actions = np.random.default_rng(3).integers(4, size=3000)
@@ -167,5 +167,6 @@ def test_atari_frame_skip_sums_rewards_and_max_pools_the_last_two_frames(skip):
         if terminated or truncated:
             ended = True
             break
-        assert obs.dtype == np.uint8 and np.array_equal(obs, np.maximum(seen[-2], seen[-1]) if skip > 1 else seen[0])
+        expected = np.maximum(seen[-2], seen[-1]) if skip > 1 else seen[0]
+        assert obs.dtype == np.uint8 and np.array_equal(obs, expected)
     assert ended and total_reward > 0  # the comparison covered scoring and a game end

@@ -36,10 +36,11 @@ A forward pass caches, per network input (in ``acts`` and ``inv_out``, see ``_un
 ``inv`` (1/sqrt(var + eps) per normalized layer: conv layers first, then the MLP's hidden
 layers), and ``patches`` (each conv layer's input unfolded, at its PATCH_OFF). A conv layer with
 more output positions than taps (C_in k k) is unfolded as one row per tap and its loops run along
-positions (MinAtar Breakout: 64 positions, 36 taps; 10-channel Seaquest has 90 taps); otherwise as one row per position and its loops run
-along taps, four rows (and two weight rows) per pass so each load serves several products (Atari:
-256 positions of 256 taps, 25 of 512, 4 of 576; at the tie this measured faster than rows per
-tap), so the vector units see long rows either way. Inner loops index slices (views) from 0, so
+positions (MinAtar Breakout: 64 positions, 36 taps; 10-channel Seaquest's 90 taps go the other
+way); otherwise as one row per position and its loops run along taps, four rows (and two weight
+rows) per pass so each load serves several products (Atari: 256 positions of 256 taps, 25 of
+512, 4 of 576; at the tie this measured faster than rows per tap), so the vector units see long
+rows either way. Inner loops index slices (views) from 0, so
 the compiler can drop negative-index checks and vectorize them; unfolding moves kernel rows of 8
 or 4 values (and stride-1 runs) as single vectors (see ``_copy_into``).
 """
