@@ -170,3 +170,60 @@ def test_atari_frame_skip_sums_rewards_and_max_pools_the_last_two_frames(skip):
         expected = np.maximum(seen[-2], seen[-1]) if skip > 1 else seen[0]
         assert obs.dtype == np.uint8 and np.array_equal(obs, expected)
     assert ended and total_reward > 0  # the comparison covered scoring and a game end
+
+
+def _frames(shape: tuple[int, int]) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return ([rng.integers(0, 256, shape, dtype=np.uint8) for _ in range(200)]
+            + [rng.integers(0, 2, shape, dtype=np.uint8) * 255 for _ in range(50)]  # sums on .5 boundaries
+            + [np.full(shape, value, dtype=np.uint8) for value in range(256)])
+
+
+class _Frames(gym.Env):
+    """Only a frame shape, for the resize's construction (it is fed frames directly)."""
+
+    def __init__(self, shape: tuple[int, ...], dtype=np.uint8) -> None:
+        self.observation_space = gym.spaces.Box(0, 255, shape, dtype=dtype)
+        self.action_space = gym.spaces.Discrete(2)
+
+
+@pytest.mark.parametrize("shape", [(210, 160), (252, 160), (100, 90), (85, 300)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_atari_resize_is_opencv_inter_area_bit_for_bit(shape):
+    """ALE's 210x160 frames and other shrinking factors (an integer factor on one axis only
+    included), on random, black-and-white and constant frames."""
+    import cv2
+
+    from streamrl.envs.atari import Resize
+
+    resize = Resize(_Frames(shape), 84)
+    for frame in _frames(shape):
+        assert np.array_equal(resize.observation(frame), cv2.resize(frame, (84, 84), interpolation=cv2.INTER_AREA))
+
+
+def test_atari_resize_matches_opencv_on_real_frames():
+    import cv2
+
+    rng = np.random.default_rng(0)
+    for game in ("BreakoutNoFrameskip-v4", "PongNoFrameskip-v4", "SeaquestNoFrameskip-v4"):
+        env = make_env(game, seed=1)
+        pooled = env.env  # the pipeline up to the resize: max-pooled grey 210x160 frames
+        frame, _ = pooled.reset(seed=1)
+        for _ in range(150):
+            expected = cv2.resize(frame, (84, 84), interpolation=cv2.INTER_AREA)
+            assert np.array_equal(env.observation(frame), expected)
+            frame, _, terminated, truncated, _ = pooled.step(int(rng.integers(env.action_space.n)))
+            if terminated or truncated:
+                frame, _ = pooled.reset()
+
+
+@pytest.mark.parametrize("shape, dtype, words", [
+    ((60, 160), np.uint8, "smaller than 84x84"),  # enlarging: cv2 interpolates
+    ((168, 168), np.uint8, "integer factor on both axes"),  # cv2's integer-factor path
+    ((210, 160, 3), np.uint8, "grey uint8 frames"),
+    ((210, 160), np.float32, "grey uint8 frames"),
+])
+def test_atari_resize_refuses_frames_it_does_not_reproduce(shape, dtype, words):
+    from streamrl.envs.atari import Resize
+
+    with pytest.raises(ValueError, match=words):
+        Resize(_Frames(shape, dtype), 84)
