@@ -1,5 +1,7 @@
 """Every domain's pipeline on its real environment, with its agent, for 1,000 steps."""
 
+import platform
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -187,11 +189,20 @@ class _Frames(gym.Env):
         self.action_space = gym.spaces.Discrete(2)
 
 
-@pytest.mark.parametrize("shape", [(210, 160), (252, 160), (100, 90), (85, 300)], ids=lambda s: f"{s[0]}x{s[1]}")
+def _opencv():
+    """cv2, the reference (in the dev extra); the bit-for-bit claim is for x86-64 builds, as ARM
+    builds of OpenCV may fuse its multiply-adds."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("the resize reproduces OpenCV's x86-64 builds")
+    return pytest.importorskip("cv2", reason="OpenCV (the dev extra) is the reference")
+
+
+@pytest.mark.parametrize("shape", [(210, 160), (252, 160), (84, 160), (100, 90), (85, 300), (2000, 85)],
+                         ids=lambda s: f"{s[0]}x{s[1]}")
 def test_atari_resize_is_opencv_inter_area_bit_for_bit(shape):
-    """ALE's 210x160 frames and other shrinking factors (an integer factor on one axis only
-    included), on random, black-and-white and constant frames."""
-    import cv2
+    """ALE's 210x160 frames and other shrinking factors (an integer factor, 1 included, on one
+    axis only; a large one), on random, black-and-white and constant frames."""
+    cv2 = _opencv()
 
     from streamrl.envs.atari import Resize
 
@@ -201,7 +212,7 @@ def test_atari_resize_is_opencv_inter_area_bit_for_bit(shape):
 
 
 def test_atari_resize_matches_opencv_on_real_frames():
-    import cv2
+    cv2 = _opencv()
 
     rng = np.random.default_rng(0)
     for game in ("BreakoutNoFrameskip-v4", "PongNoFrameskip-v4", "SeaquestNoFrameskip-v4"):
@@ -217,8 +228,9 @@ def test_atari_resize_matches_opencv_on_real_frames():
 
 
 @pytest.mark.parametrize("shape, dtype, words", [
-    ((60, 160), np.uint8, "smaller than 84x84"),  # enlarging: cv2 interpolates
+    ((60, 160), np.uint8, "only shrinks"),  # enlarging: cv2 interpolates
     ((168, 168), np.uint8, "integer factor on both axes"),  # cv2's integer-factor path
+    ((84, 84), np.uint8, "integer factor on both axes"),
     ((210, 160, 3), np.uint8, "grey uint8 frames"),
     ((210, 160), np.float32, "grey uint8 frames"),
 ])
@@ -227,3 +239,12 @@ def test_atari_resize_refuses_frames_it_does_not_reproduce(shape, dtype, words):
 
     with pytest.raises(ValueError, match=words):
         Resize(_Frames(shape, dtype), 84)
+
+
+def test_atari_resize_refuses_a_frame_of_another_shape():
+    from streamrl.envs.atari import Resize
+
+    resize = Resize(_Frames((210, 160)), 84)
+    for frame in (np.zeros((200, 150), np.uint8), np.zeros((210, 161), np.uint8), np.zeros((210, 160), np.int64)):
+        with pytest.raises(ValueError, match="built for 210x160 uint8 frames"):
+            resize.observation(frame)
