@@ -40,9 +40,9 @@ positions (MinAtar Breakout: 64 positions, 36 taps; 10-channel Seaquest's 90 tap
 way); otherwise as one row per position and its loops run along taps, four rows (and two weight
 rows) per pass so each load serves several products (Atari: 256 positions of 256 taps, 25 of
 512, 4 of 576; at the tie this measured faster than rows per tap), so the vector units see long
-rows either way. Inner loops index slices (views) from 0, so
-the compiler can drop negative-index checks and vectorize them; unfolding moves kernel rows of 8
-or 4 values (and stride-1 runs) as single vectors (see ``_copy_into``).
+rows either way. Inner loops index slices (views) from 0, so the compiler can drop
+negative-index checks and vectorize them; unfolding moves kernel rows of 8 or 4 values (and
+stride-1 runs) as single vectors (see ``_copy_into``).
 """
 
 from __future__ import annotations
