@@ -81,6 +81,30 @@ def test_frame_stack_after_normalization_and_channels_first():
     assert stack.step(np.array([3.0, 4.0]), 0.0, False, False)[0].tolist() == [[1, 2], [1, 2], [3, 4]]
 
 
+@pytest.mark.parametrize("normalize", [True, False], ids=["normalized", "raw"])
+def test_channels_last_frames_are_written_channels_first_by_hand(normalize):
+    """Each of 12 distinct values lands where np.moveaxis(x, -1, 0) puts it, normalized by the
+    Welford statistics of the three frames seen (sample variance), or just cast to float32."""
+    frames = np.random.default_rng(0).normal(size=(3, 2, 2, 3)) * [1.0, 10.0, 100.0]
+    pre = Preprocessor((2, 2, 3), 0.99, PreprocessingConfig(channels_last=True, normalize_observation=normalize))
+    pre.reset(frames[0])
+    pre.step(frames[1], 0.0, False, False)
+    state, _ = pre.step(frames[2], 0.0, False, False)
+    by_hand = (frames[2] - frames.mean(axis=0)) / np.sqrt(frames.var(axis=0, ddof=1) + 1e-8) if normalize else frames[2]
+    assert state.shape == (3, 2, 2) and state.dtype == np.float32
+    np.testing.assert_allclose(state, np.moveaxis(by_hand, -1, 0), rtol=1e-6)
+    evaluated = pre.transform(frames[2], episode_start=True)  # frozen statistics, the same layout
+    np.testing.assert_array_equal(evaluated, state)
+
+
+def test_the_time_feature_is_refused_for_frames():
+    with pytest.raises(ValueError, match=r"time feature is appended to vector observations, not to observations of "
+                                         r"shape \(2, 2, 3\): pass time_limit=None"):
+        Preprocessor((2, 2, 3), 0.99, PreprocessingConfig(channels_last=True, time_limit=10))
+    with pytest.raises(ValueError, match=r"shape \(2,\) stacked"):
+        Preprocessor((2,), 0.99, PreprocessingConfig(frame_stack=4, time_limit=10))
+
+
 def test_observation_trace_is_bias_corrected():
     trace = ObservationTrace((1,), beta=0.9)
     assert trace(np.array([5.0]))[0] == pytest.approx(5.0)  # 0.5 / (1 - 0.9)

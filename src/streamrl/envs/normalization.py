@@ -37,20 +37,29 @@ def _welford_update(x, mean, p, var, count):
 
 
 @njit(cache=True, error_model="numpy")
-def _normalize_into(x, mean, var, eps, out):
-    """out[i] = (x[i] - mean[i]) / sqrt(var[i] + eps), computed in float64, stored in out's dtype."""
-    for i in range(len(x)):
-        out[i] = (x[i] - mean[i]) / np.sqrt(var[i] + eps)
+def _normalize_into(x, mean, var, eps, out, channels):
+    """out = (x - mean) / sqrt(var + eps), computed in float64, stored in out's dtype. With
+    ``channels`` > 1, x is laid out channels last (each position's channels side by side) and
+    out channels first (each channel's positions side by side), as np.moveaxis(x, -1, 0)."""
+    if channels == 1:
+        for i in range(len(x)):
+            out[i] = (x[i] - mean[i]) / np.sqrt(var[i] + eps)
+        return
+    positions = len(x) // channels
+    for position in range(positions):
+        for channel in range(channels):
+            i = position * channels + channel
+            out[channel * positions + position] = (x[i] - mean[i]) / np.sqrt(var[i] + eps)
 
 
 @njit(cache=True, error_model="numpy")
-def _update_and_normalize(x, mean, p, var, count, eps, out):
+def _update_and_normalize(x, mean, p, var, count, eps, out, channels):
     """One step's observation in one call: False, with nothing touched, if ``x`` holds a NaN or
-    inf; else the statistics take ``x`` in, ``x`` is normalized by them, and True."""
+    inf; else the statistics take ``x`` in, ``x`` is normalized by them (as _normalize_into), and True."""
     if not _all_finite(x):
         return False
     _welford_update(x, mean, p, var, count)
-    _normalize_into(x, mean, var, eps, out)
+    _normalize_into(x, mean, var, eps, out, channels)
     return True
 
 
@@ -181,17 +190,25 @@ class ObservationNormalizer:
         ``update``, an observation holding a NaN or inf is refused (NonFiniteObservation) before
         the statistics take it in."""
         obs = _numeric(obs)
-        if out is not None and (out.shape != (obs.size,) or out.dtype.kind != "f" or out.dtype.itemsize < 4):
+        target = np.empty(obs.size) if out is None else out
+        self.into(obs, target, update)
+        return target.reshape(obs.shape) if out is None else out
+
+    def into(self, obs: np.ndarray, out: np.ndarray, update: bool = True, channels: int = 1) -> None:
+        """Writes the normalized observation into the flat float array ``out``; with ``channels`` > 1,
+        the observation's last axis (that many channels) moves to the front as it is written."""
+        x = _numeric(obs)
+        if x.shape != self.stats.mean.shape:
+            raise ValueError(f"observation has shape {x.shape}, these statistics have {self.stats.mean.shape}")
+        if out.shape != (x.size,) or out.dtype.kind != "f" or out.dtype.itemsize < 4 or x.size % channels:
             # (the compiled loop checks no bounds)
             raise ValueError(f"out is {out.dtype} of shape {out.shape}; it must be float32 or float64, flat, with the "
-                             f"observation's {obs.size} values")
-        target = np.empty(obs.size) if out is None else out
+                             f"observation's {x.size} values")
         if update:
-            if not self.stats._take_in(_update_and_normalize, obs, self.eps, target):
-                raise NonFiniteObservation(obs)
+            if not self.stats._take_in(_update_and_normalize, x, self.eps, out, channels):
+                raise NonFiniteObservation(x)
         else:
-            _normalize_into(obs.reshape(-1), self.stats._mean, self.stats._var, self.eps, target)
-        return target.reshape(obs.shape) if out is None else out
+            _normalize_into(x.reshape(-1), self.stats._mean, self.stats._var, self.eps, out, channels)
 
 
 class RewardScaler:

@@ -42,15 +42,17 @@ class Preprocessor:
         self.eval_time = TimeFeature(config.time_limit) if config.time_limit else None
         self.frames: deque = deque(maxlen=max(config.frame_stack, 1))
         self.eval_frames: deque = deque(maxlen=max(config.frame_stack, 1))
-        # Vectors (classic control, MuJoCo, DMC) are normalized straight into the state array.
-        self._vector = len(self.obs_shape) == 1 and not config.frame_stack and not config.channels_last
-        self._channels_first = (len(self.obs_shape) - 1, *range(len(self.obs_shape) - 1))
+        if config.time_limit and (len(self.obs_shape) != 1 or config.frame_stack):
+            raise ValueError(f"the time feature is appended to vector observations, not to observations of shape "
+                             f"{self.obs_shape}{' stacked' if config.frame_stack else ''}: pass time_limit=None")
+        # channels last (MinAtar): the normalized frame is written channels first
+        self._channels = self.obs_shape[-1] if config.channels_last else 1
+        self._frame_shape = ((self.obs_shape[-1], *self.obs_shape[:-1]) if config.channels_last
+                             else self.obs_shape)
         self.output_shape = self._output_shape()
 
     def _output_shape(self) -> tuple[int, ...]:
-        shape = self.obs_shape
-        if self.config.channels_last:
-            shape = (shape[-1], *shape[:-1])
+        shape = self._frame_shape
         if self.config.frame_stack:
             shape = (self.config.frame_stack, *shape)
         if self.time is not None:
@@ -68,46 +70,31 @@ class Preprocessor:
             raise NonFiniteObservation(x)
         return x
 
-    def _frame(self, obs: np.ndarray, update: bool) -> np.ndarray:
-        x = self._checked(obs, update)
+    def _frame_into(self, x: np.ndarray, out: np.ndarray, update: bool) -> None:
+        """The observation, normalized (computed in float64, stored as float32: no float64 copies)
+        or cast, written into the flat float32 array ``out`` channels first."""
         if self.obs_norm is not None:
-            # computed in float64 and stored as float32 at once: the numbers of a float64 frame
-            # cast later, without the float64 copies (an Atari frame stack is 225 KB in float64)
-            normalized = np.empty(x.size, dtype=np.float32)
-            x = self.obs_norm(x, update=update, out=normalized).reshape(x.shape)
+            self.obs_norm.into(x, out, update, self._channels)
         else:
-            x = x.astype(np.float32)  # frames (and the saved stack) are float32 either way
-        if self.config.channels_last:  # the last axis to the front (np.moveaxis, without its checks)
-            x = x.transpose(self._channels_first)
-        return x
-
-    def _assemble(self, x: np.ndarray, frames: deque, start: bool, time_value: float | None) -> np.ndarray:
-        if self.config.frame_stack:
-            if start:
-                frames.extend([x] * self.config.frame_stack)
-            else:
-                frames.append(x)
-            x = np.stack(frames)
-        out = np.ascontiguousarray(x, dtype=np.float32)  # a copy only if needed (channels moved to the front)
-        if time_value is not None:
-            out = np.append(out, np.float32(time_value))
-        return out
-
-    def _vector_state(self, obs: np.ndarray, update: bool, time_value: float | None) -> np.ndarray:
-        x = self._checked(obs, update)
-        out = np.empty(self.output_shape, dtype=np.float32)
-        if self.obs_norm is not None:
-            self.obs_norm(x, update=update, out=out[:x.size])
-        else:
-            out[:x.size] = x
-        if time_value is not None:
-            out[-1] = time_value
-        return out
+            out[:] = (np.moveaxis(x, -1, 0) if self._channels > 1 else x).reshape(-1)
 
     def _process(self, obs: np.ndarray, update: bool, frames: deque, start: bool, time_value: float | None):
-        if self._vector:
-            return self._vector_state(obs, update, time_value)
-        return self._assemble(self._frame(obs, update), frames, start, time_value)
+        x = self._checked(obs, update)
+        if self.config.frame_stack:  # (Atari) a stack of normalized frames
+            frame = np.empty(self._frame_shape, dtype=np.float32)
+            self._frame_into(x, frame.reshape(-1), update)
+            if start:
+                frames.extend([frame] * self.config.frame_stack)
+            else:
+                frames.append(frame)
+            return np.stack(frames)
+        state = np.empty(self.output_shape, dtype=np.float32)
+        values = state.reshape(-1)
+        if time_value is not None:
+            values[-1] = time_value
+            values = values[:-1]
+        self._frame_into(x, values, update)
+        return state
 
     def reset(self, obs: np.ndarray) -> np.ndarray:
         """First observation of an episode (it counts in the statistics). An observation holding a
