@@ -307,3 +307,26 @@ def test_unsupported_observation_spaces(obs_space):
 def test_unsupported_action_spaces_from_spaces(cls, act_space, message):
     with pytest.raises(ValueError, match=message):
         cls(observation_space=gym.spaces.Box(-1, 1, (3,)), action_space=act_space)
+
+
+@pytest.mark.parametrize("cls", [StreamQ, StreamSARSA, StreamAC, StreamTD])
+def test_discrete_actions_come_as_the_spaces_own_scalars_from_its_start(tmp_path, cls):
+    """act() and predict() give a Discrete action as the space's sample() does (its dtype, offset by
+    its start), and a saved agent keeps the start."""
+    space = gym.spaces.Discrete(3, start=5)
+    agent = cls(observation_space=gym.spaces.Box(-1.0, 1.0, (2,)), action_space=space, seed=0)
+    rng = np.random.default_rng(0)
+    actions = []
+    obs = rng.uniform(-1, 1, 2)
+    for _ in range(60):
+        actions.append(agent.act(obs))
+        obs = rng.uniform(-1, 1, 2)
+        agent.observe(1.0, obs, False, False)
+    assert all(type(a) is type(space.sample()) and space.contains(a) for a in actions)
+    if cls is not StreamTD:  # (TD predicts values, not actions)
+        predicted = [agent.predict(obs, deterministic=d)[0] for d in (True, False)]
+        assert all(type(a) is np.int64 and space.contains(a) for a in predicted)
+    if cls in (StreamQ, StreamAC):
+        assert {int(a) for a in actions} == {5, 6, 7}  # all three, from the start (epsilon or sampling)
+    agent.save(tmp_path / "a.safetensors")
+    assert StreamAgent.load(tmp_path / "a.safetensors").action_space == space

@@ -40,7 +40,7 @@ class StreamAC(StreamAgent):
     def _env_action(self, action: Any) -> Any:
         if isinstance(self.action_space, gym.spaces.Box):  # learn from the sample, act within bounds
             return clip_to_box(action, self.action_space).reshape(self.action_space.shape)
-        return action
+        return super()._env_action(action)
 
     def act(self, obs: Any) -> Any:
         s = self._begin(obs)

@@ -73,9 +73,10 @@ class EpsilonGreedyAgent(StreamAgent):
         """Output-gradient of f = q(s, a): a shared row, to be read, not written."""
         return self._unit_vectors[action]
 
-    def _predict(self, state: np.ndarray, deterministic: bool) -> int:
+    def _predict(self, state: np.ndarray, deterministic: bool) -> Any:
         q_values = self.q.evaluate(state)
-        return int(np.argmax(q_values)) if deterministic else self.epsilon_greedy(q_values, self.predict_rng)[0]
+        action = int(np.argmax(q_values)) if deterministic else self.epsilon_greedy(q_values, self.predict_rng)[0]
+        return self._env_action(action)
 
     def _algorithm_config(self) -> dict[str, Any]:
         return {"epsilon_start": self.epsilon_start, "epsilon_end": self.epsilon_end,

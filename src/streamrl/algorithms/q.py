@@ -14,12 +14,12 @@ class StreamQ(EpsilonGreedyAgent):
 
     algorithm = "q"
 
-    def act(self, obs: Any) -> int:
+    def act(self, obs: Any) -> Any:
         s = self._begin(obs)
         q_s = self.q.forward(s)  # q(s, .), remembered for the update's gradient
         self.action, self.nongreedy = self.epsilon_greedy(q_s)
         self.q_sa = q_s[self.action]
-        return self.action
+        return self._env_action(self.action)
 
     def observe(self, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> StepInfo:
         s_next, r = self._advance(reward, next_obs, terminated, truncated)

@@ -20,14 +20,14 @@ class StreamSARSA(EpsilonGreedyAgent):
         super()._on_episode_start()
         self.next_action = None  # an action chosen in another episode's last state is not taken
 
-    def act(self, obs: Any) -> int:
+    def act(self, obs: Any) -> Any:
         s = self._begin(obs)
         q_s = self.q.forward(s)  # with the updated weights, remembered for the next gradient
         if self.next_action is None:  # first step of an episode
             self.next_action = self.epsilon_greedy(q_s)[0]
         self.action, self.next_action = self.next_action, None
         self.q_sa = q_s[self.action]
-        return self.action
+        return self._env_action(self.action)
 
     def observe(self, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> StepInfo:
         s_next, r = self._advance(reward, next_obs, terminated, truncated)

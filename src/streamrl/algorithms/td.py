@@ -63,7 +63,7 @@ class StreamTD(StreamAgent):
         if self.policy is not None:
             return self.policy(obs)
         if isinstance(self.action_space, gym.spaces.Discrete):
-            return int(self.rng.integers(self.action_space.n))
+            return self._env_action(int(self.rng.integers(self.action_space.n)))
         return self.rng.uniform(self.action_space.low, self.action_space.high).astype(self.action_space.dtype)
 
     def observe(self, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> StepInfo:
