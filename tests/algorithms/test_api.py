@@ -309,11 +309,12 @@ def test_unsupported_action_spaces_from_spaces(cls, act_space, message):
         cls(observation_space=gym.spaces.Box(-1, 1, (3,)), action_space=act_space)
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
 @pytest.mark.parametrize("cls", [StreamQ, StreamSARSA, StreamAC, StreamTD])
-def test_discrete_actions_come_as_the_spaces_own_scalars_from_its_start(tmp_path, cls):
+def test_discrete_actions_come_as_the_spaces_own_scalars_from_its_start(tmp_path, cls, dtype):
     """act() and predict() give a Discrete action as the space's sample() does (its dtype, offset by
-    its start), and a saved agent keeps the start."""
-    space = gym.spaces.Discrete(3, start=5)
+    its start), and a saved agent keeps the space, start and dtype included."""
+    space = gym.spaces.Discrete(3, start=5, dtype=dtype)
     agent = cls(observation_space=gym.spaces.Box(-1.0, 1.0, (2,)), action_space=space, seed=0)
     rng = np.random.default_rng(0)
     actions = []
@@ -322,11 +323,16 @@ def test_discrete_actions_come_as_the_spaces_own_scalars_from_its_start(tmp_path
         actions.append(agent.act(obs))
         obs = rng.uniform(-1, 1, 2)
         agent.observe(1.0, obs, False, False)
-    assert all(type(a) is type(space.sample()) and space.contains(a) for a in actions)
     if cls is not StreamTD:  # (TD predicts values, not actions)
-        predicted = [agent.predict(obs, deterministic=d)[0] for d in (True, False)]
-        assert all(type(a) is np.int64 and space.contains(a) for a in predicted)
+        actions += [agent.predict(obs, deterministic=d)[0] for d in (True, False)]
+    assert all(type(a) is dtype and space.contains(a) for a in actions)
     if cls in (StreamQ, StreamAC):
         assert {int(a) for a in actions} == {5, 6, 7}  # all three, from the start (epsilon or sampling)
     agent.save(tmp_path / "a.safetensors")
     assert StreamAgent.load(tmp_path / "a.safetensors").action_space == space
+
+
+def test_an_agent_file_from_before_the_discrete_start_was_saved_loads_with_gymnasiums_defaults():
+    from streamrl.algorithms.base import _space_from_json
+
+    assert _space_from_json({"type": "Discrete", "n": 4}) == gym.spaces.Discrete(4)

@@ -83,23 +83,40 @@ def test_frame_stack_after_normalization_and_channels_first():
 
 @pytest.mark.parametrize("normalize", [True, False], ids=["normalized", "raw"])
 def test_channels_last_frames_are_written_channels_first_by_hand(normalize):
-    """Each of 12 distinct values lands where np.moveaxis(x, -1, 0) puts it, normalized by the
+    """Each of 24 distinct values lands where np.moveaxis(x, -1, 0) puts it, normalized by the
     Welford statistics of the three frames seen (sample variance), or just cast to float32."""
-    frames = np.random.default_rng(0).normal(size=(3, 2, 2, 3)) * [1.0, 10.0, 100.0]
-    pre = Preprocessor((2, 2, 3), 0.99, PreprocessingConfig(channels_last=True, normalize_observation=normalize))
+    frames = np.random.default_rng(0).normal(size=(3, 2, 4, 3)) * [1.0, 10.0, 100.0]
+    pre = Preprocessor((2, 4, 3), 0.99, PreprocessingConfig(channels_last=True, normalize_observation=normalize))
     pre.reset(frames[0])
     pre.step(frames[1], 0.0, False, False)
     state, _ = pre.step(frames[2], 0.0, False, False)
     by_hand = (frames[2] - frames.mean(axis=0)) / np.sqrt(frames.var(axis=0, ddof=1) + 1e-8) if normalize else frames[2]
-    assert state.shape == (3, 2, 2) and state.dtype == np.float32
+    assert state.shape == pre.output_shape == (3, 2, 4) and state.dtype == np.float32
     np.testing.assert_allclose(state, np.moveaxis(by_hand, -1, 0), rtol=1e-6)
     evaluated = pre.transform(frames[2], episode_start=True)  # frozen statistics, the same layout
     np.testing.assert_array_equal(evaluated, state)
 
 
+def test_the_normalizer_writes_into_float64_and_refuses_a_wrong_channel_count():
+    frames = np.random.default_rng(1).normal(size=(2, 3, 5))
+    norm = ObservationNormalizer((3, 5))
+    out = np.empty(15)
+    norm.into(frames[0], out, channels=5)
+    norm.into(frames[1], out, channels=5)
+    by_hand = (frames[1] - frames.mean(axis=0)) / np.sqrt(frames.var(axis=0, ddof=1) + 1e-8)
+    np.testing.assert_allclose(out, np.moveaxis(by_hand, -1, 0).ravel(), rtol=1e-12)
+    before = norm.stats.state_dict()
+    for channels in (0, -5, 3):
+        with pytest.raises(ValueError, match=rf"channels is {channels}; it must be 1 or the size of the observation's "
+                                             r"last axis \(shape \(3, 5\)\)"):
+            norm.into(frames[1], out, channels=channels)
+    for key, value in norm.stats.state_dict().items():  # nothing taken in
+        assert np.array_equal(value, before[key]), key
+
+
 def test_the_time_feature_is_refused_for_frames():
     with pytest.raises(ValueError, match=r"time feature is appended to vector observations, not to observations of "
-                                         r"shape \(2, 2, 3\): pass time_limit=None"):
+                                         r"shape \(2, 2, 3\): pass time_info=False to the agent"):
         Preprocessor((2, 2, 3), 0.99, PreprocessingConfig(channels_last=True, time_limit=10))
     with pytest.raises(ValueError, match=r"shape \(2,\) stacked"):
         Preprocessor((2,), 0.99, PreprocessingConfig(frame_stack=4, time_limit=10))

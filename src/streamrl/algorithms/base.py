@@ -56,7 +56,7 @@ Callback = Callable[["StreamAgent", StepInfo, "Episode | None"], "bool | None"]
 
 def _space_to_json(space: gym.Space) -> dict:
     if isinstance(space, gym.spaces.Discrete):
-        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start), "dtype": str(space.dtype)}
     if isinstance(space, gym.spaces.Box):
         return {"type": "Box", "shape": list(space.shape), "low": space.low.tolist(), "high": space.high.tolist(),
                 "dtype": str(space.dtype)}
@@ -65,7 +65,8 @@ def _space_to_json(space: gym.Space) -> dict:
 
 def _space_from_json(d: dict) -> gym.Space:
     if d["type"] == "Discrete":
-        return gym.spaces.Discrete(d["n"], start=d.get("start", 0))  # (older files have no start: 0)
+        # (older files have neither start nor dtype: Gymnasium's defaults)
+        return gym.spaces.Discrete(d["n"], start=d.get("start", 0), dtype=np.dtype(d.get("dtype", "int64")))
     dtype = np.dtype(d["dtype"])
     return gym.spaces.Box(np.array(d["low"], dtype), np.array(d["high"], dtype), tuple(d["shape"]), dtype=dtype)
 

@@ -195,12 +195,17 @@ class ObservationNormalizer:
         return target.reshape(obs.shape) if out is None else out
 
     def into(self, obs: np.ndarray, out: np.ndarray, update: bool = True, channels: int = 1) -> None:
-        """Writes the normalized observation into the flat float array ``out``; with ``channels`` > 1,
-        the observation's last axis (that many channels) moves to the front as it is written."""
+        """Writes the normalized observation into the flat float array ``out`` (not overlapping
+        ``obs``); with ``channels`` > 1, the observation's last axis (that many channels) moves to
+        the front as it is written. With ``update``, an observation holding a NaN or inf is refused
+        (NonFiniteObservation) before the statistics take it in."""
         x = _numeric(obs)
         if x.shape != self.stats.mean.shape:
             raise ValueError(f"observation has shape {x.shape}, these statistics have {self.stats.mean.shape}")
-        if out.shape != (x.size,) or out.dtype.kind != "f" or out.dtype.itemsize < 4 or x.size % channels:
+        if channels != 1 and (x.ndim < 2 or channels != x.shape[-1]):
+            raise ValueError(f"channels is {channels}; it must be 1 or the size of the observation's last axis "
+                             f"(shape {x.shape})")
+        if out.shape != (x.size,) or out.dtype.kind != "f" or out.dtype.itemsize < 4:
             # (the compiled loop checks no bounds)
             raise ValueError(f"out is {out.dtype} of shape {out.shape}; it must be float32 or float64, flat, with the "
                              f"observation's {x.size} values")

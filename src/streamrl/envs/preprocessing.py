@@ -44,8 +44,9 @@ class Preprocessor:
         self.eval_frames: deque = deque(maxlen=max(config.frame_stack, 1))
         if config.time_limit and (len(self.obs_shape) != 1 or config.frame_stack):
             raise ValueError(f"the time feature is appended to vector observations, not to observations of shape "
-                             f"{self.obs_shape}{' stacked' if config.frame_stack else ''}: pass time_limit=None")
-        # channels last (MinAtar): the normalized frame is written channels first
+                             f"{self.obs_shape}{' stacked' if config.frame_stack else ''}: pass time_info=False to the "
+                             "agent (or PreprocessingConfig(time_limit=None))")
+        # a channels-last frame (MinAtar) is written channels first
         self._channels = self.obs_shape[-1] if config.channels_last else 1
         self._frame_shape = ((self.obs_shape[-1], *self.obs_shape[:-1]) if config.channels_last
                              else self.obs_shape)
@@ -76,7 +77,7 @@ class Preprocessor:
         if self.obs_norm is not None:
             self.obs_norm.into(x, out, update, self._channels)
         else:
-            out[:] = (np.moveaxis(x, -1, 0) if self._channels > 1 else x).reshape(-1)
+            out.reshape(self._frame_shape)[...] = np.moveaxis(x, -1, 0) if self._channels > 1 else x  # (cast once)
 
     def _process(self, obs: np.ndarray, update: bool, frames: deque, start: bool, time_value: float | None):
         x = self._checked(obs, update)
