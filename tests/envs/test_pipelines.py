@@ -248,3 +248,22 @@ def test_atari_resize_refuses_a_frame_of_another_shape():
     for frame in (np.zeros((200, 150), np.uint8), np.zeros((210, 161), np.uint8), np.zeros((210, 160), np.int64)):
         with pytest.raises(ValueError, match="built for 210x160 uint8 frames"):
             resize.observation(frame)
+
+
+def test_mujoco_warnings_become_python_warnings_and_write_no_log_file(tmp_path):
+    """MuJoCo's own handler prints each warning and appends it to MUJOCO_LOG.TXT in the working
+    directory; Gymnasium's HalfCheetah model warns at every load. A fresh process (the handler
+    is process-wide) makes the env twice, in an empty directory."""
+    import subprocess
+    import sys
+
+    script = ("import warnings; from streamrl import make_env; from streamrl.envs import MuJoCoWarning\n"
+              "with warnings.catch_warnings(record=True) as seen:\n"
+              "    warnings.simplefilter('always')\n"
+              "    make_env('HalfCheetah-v5'); make_env('HalfCheetah-v5')\n"
+              "print(sorted({str(w.message) for w in seen if w.category is MuJoCoWarning}))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "MuJoCo: compiler attribute 'settotalmass' is deprecated" in done.stdout
+    assert "WARNING" not in done.stdout + done.stderr  # MuJoCo's own print
+    assert list(tmp_path.iterdir()) == []  # no MUJOCO_LOG.TXT

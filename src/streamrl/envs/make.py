@@ -58,6 +58,22 @@ class MissingDependencyError(ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 
 
+class MuJoCoWarning(UserWarning):
+    """A warning of the MuJoCo engine (e.g. about a model file), as a Python warning."""
+
+
+def _warn_from_mujoco(message: str) -> None:
+    warnings.warn(f"MuJoCo: {message}", MuJoCoWarning, stacklevel=2)
+
+
+def _route_mujoco_warnings(mujoco) -> None:
+    """MuJoCo's own handler prints each warning and appends it to MUJOCO_LOG.TXT in the working
+    directory (Gymnasium's HalfCheetah model warns at every load); as Python warnings they are
+    shown once and can be filtered. A handler someone else installed is left in place."""
+    if mujoco.get_mju_user_warning() is None:
+        mujoco.set_mju_user_warning(_warn_from_mujoco)
+
+
 def install_hint(extra: str) -> str:
     """How to install an extra (double quotes: they work in every shell, Windows' too)."""
     return f"the '{extra}' extra: pip install \"streamrl[{extra}]\""
@@ -88,7 +104,8 @@ def _register(domain: str) -> None:
                 import shimmy
             gym.register_envs(shimmy)
         elif domain == "mujoco":
-            import mujoco  # noqa: F401
+            import mujoco
+            _route_mujoco_warnings(mujoco)
     except ImportError as e:
         raise MissingDependencyError(f"{domain} environments need {install_hint(extra)} ({e})") from None
 

@@ -25,6 +25,7 @@ import multiprocessing as mp
 import resource
 import statistics
 import time
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -100,6 +101,9 @@ def network_only_run(algorithm: str, env_id: str, steps: int, seed: int) -> tupl
 
 def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> None:
     """Runs one repeat per request (a seed), answers (steps/s, latencies, peak RSS in MB so far)."""
+    from streamrl.envs import MuJoCoWarning
+
+    warnings.simplefilter("ignore", MuJoCoWarning)  # (a model file's deprecation, between the table's rows)
     while (seed := connection.recv()) is not None:
         try:
             if kind == "env":
