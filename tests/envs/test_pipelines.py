@@ -267,3 +267,8 @@ def test_mujoco_warnings_become_python_warnings_and_write_no_log_file(tmp_path):
     assert "MuJoCo: compiler attribute 'settotalmass' is deprecated" in done.stdout
     assert "WARNING" not in done.stdout + done.stderr  # MuJoCo's own print
     assert list(tmp_path.iterdir()) == []  # no MUJOCO_LOG.TXT
+    # with warnings made errors, nothing may raise through MuJoCo's C code (that aborts the process)
+    script = ("import warnings; from streamrl import make_env; from streamrl.envs import MuJoCoWarning\n"
+              "warnings.simplefilter('error', MuJoCoWarning); make_env('HalfCheetah-v5')\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "MuJoCoWarning: compiler attribute 'settotalmass'" in done.stderr, done.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import sys
 import warnings
 from dataclasses import dataclass, replace
 
@@ -63,7 +64,10 @@ class MuJoCoWarning(UserWarning):
 
 
 def _warn_from_mujoco(message: str) -> None:
-    warnings.warn(f"MuJoCo: {message}", MuJoCoWarning, stacklevel=2)
+    try:
+        warnings.warn(f"MuJoCo: {message}", MuJoCoWarning, stacklevel=2)
+    except Exception:  # (warnings made errors) an exception raised through MuJoCo's C code aborts the process
+        print(f"MuJoCoWarning: {message}", file=sys.stderr)
 
 
 def _route_mujoco_warnings(mujoco) -> None:
