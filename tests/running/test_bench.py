@@ -6,17 +6,22 @@ from tests.helpers import streamrl as run
 
 
 def test_bench_prints_one_row_per_workload_with_every_column():
-    result = run("bench", "--steps", "30", "--repeats", "1", "--only", "q:CartPole-v1", "q:BreakoutNoFrameskip-v4")
+    result = run("bench", "--steps", "30", "--repeats", "1", "--only", "q:CartPole-v1", "q:BreakoutNoFrameskip-v4",
+                 "ac:HalfCheetah-v5")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     header = next(line for line in lines if line.startswith("algorithm"))
     assert header.split() == ["algorithm", "environment", "env", "only", "torch", "fused", "net", "only",
                               "fused/torch", "fused/env", "p50", "us", "p99", "us", "MB", "torch", "MB", "fused"]
     number = r"[\d,]+(?:\.\d+)?"
-    for env_id in ("CartPole-v1", "BreakoutNoFrameskip-v4"):  # Atari runs on the fused backend too
-        row = next(line for line in lines if line.startswith("q") and env_id in line).split()
+    for algorithm, env_id in (("q", "CartPole-v1"), ("q", "BreakoutNoFrameskip-v4"),  # Atari runs fused too
+                              ("ac", "HalfCheetah-v5")):
+        row = next(line for line in lines if line.startswith(algorithm) and env_id in line).split()
         assert len(row) == 12 and all(re.fullmatch(number, value) for value in row[2:]), row
         assert float(row[4].replace(",", "")) > 0 and float(row[5].replace(",", "")) > 0  # fused, networks alone
+    # nothing but the table: no ALE banner, no MuJoCo model-file warning between its rows
+    assert len([line for line in lines if line.strip()]) == 5, result.stdout
+    assert not re.search(r"A\.L\.E|Stella|WARNING|MuJoCo", result.stdout + result.stderr), result
 
 
 def test_bench_refuses_a_bad_workload_in_one_line():

@@ -101,9 +101,18 @@ def network_only_run(algorithm: str, env_id: str, steps: int, seed: int) -> tupl
 
 def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> None:
     """Runs one repeat per request (a seed), answers (steps/s, latencies, peak RSS in MB so far)."""
-    from streamrl.envs import MuJoCoWarning
+    from streamrl.envs import MuJoCoWarning, domain_of
 
-    warnings.simplefilter("ignore", MuJoCoWarning)  # (a model file's deprecation, between the table's rows)
+    # what the engines say would land between the table's rows: MuJoCo's deprecation of an
+    # attribute in Gymnasium's HalfCheetah model, ALE's start-up banner (an info message)
+    warnings.simplefilter("ignore", MuJoCoWarning)
+    if domain_of(env_id) == "atari":
+        try:
+            import ale_py
+
+            ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Warning)
+        except ImportError:  # (the worker says what is missing when it makes the env)
+            pass
     while (seed := connection.recv()) is not None:
         try:
             if kind == "env":
