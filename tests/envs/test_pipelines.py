@@ -252,23 +252,36 @@ def test_atari_resize_refuses_a_frame_of_another_shape():
 
 def test_mujoco_warnings_become_python_warnings_and_write_no_log_file(tmp_path):
     """MuJoCo's own handler prints each warning and appends it to MUJOCO_LOG.TXT in the working
-    directory; Gymnasium's HalfCheetah model warns at every load. A fresh process (the handler
-    is process-wide) makes the env twice, in an empty directory."""
+    directory. In a fresh process (the handler is process-wide), in an empty directory, a NaN in
+    the state makes MuJoCo warn at every step, whatever its version."""
     import subprocess
     import sys
 
-    script = ("import warnings; from streamrl import make_env; from streamrl.envs import MuJoCoWarning\n"
-              "with warnings.catch_warnings(record=True) as seen:\n"
-              "    warnings.simplefilter('always')\n"
-              "    make_env('HalfCheetah-v5'); make_env('HalfCheetah-v5')\n"
-              "print(sorted({str(w.message) for w in seen if w.category is MuJoCoWarning}))\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert "MuJoCo: compiler attribute 'settotalmass' is deprecated" in done.stdout
-    assert "WARNING" not in done.stdout + done.stderr  # MuJoCo's own print
-    assert list(tmp_path.iterdir()) == []  # no MUJOCO_LOG.TXT
+    nan_steps = ("import mujoco, warnings; from streamrl import make_env; from streamrl.envs import MuJoCoWarning\n"
+                 "env = make_env('HalfCheetah-v5').unwrapped\n"
+                 "def nan_step():  # (MuJoCo reports a kind of warning once until the data is reset)\n"
+                 "    mujoco.mj_resetData(env.model, env.data); env.data.qpos[0] = float('nan')\n"
+                 "    mujoco.mj_step(env.model, env.data)\n")
+
+    def run(script: str) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-c", nan_steps + script], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "WARNING" not in done.stdout + done.stderr  # MuJoCo's own print
+        assert list(tmp_path.iterdir()) == []  # no MUJOCO_LOG.TXT
+        return done
+
+    # every warning arrives as a MuJoCoWarning
+    done = run("with warnings.catch_warnings(record=True) as seen:\n"
+               "    warnings.simplefilter('always')\n"
+               "    for _ in range(2): nan_step()\n"
+               "print(sum(w.category is MuJoCoWarning and 'Nan, Inf or huge value in QPOS' in str(w.message) "
+               "for w in seen))\n")
+    assert done.stdout.split() == ["2"]
+    # shown once under Python's default filters, at the Python line that called MuJoCo
+    done = run("for _ in range(3): nan_step()\n")
+    shown = [line for line in done.stderr.splitlines() if "MuJoCoWarning: MuJoCo: Nan, Inf or huge value" in line]
+    assert len(shown) == 1 and shown[0].startswith("<string>:5:"), done.stderr
     # with warnings made errors, nothing may raise through MuJoCo's C code (that aborts the process)
-    script = ("import warnings; from streamrl import make_env; from streamrl.envs import MuJoCoWarning\n"
-              "warnings.simplefilter('error', MuJoCoWarning); make_env('HalfCheetah-v5')\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and "MuJoCoWarning: compiler attribute 'settotalmass'" in done.stderr, done.stderr
+    done = run("warnings.simplefilter('error', MuJoCoWarning); nan_step()\n")
+    assert "MuJoCoWarning: Nan, Inf or huge value in QPOS" in done.stderr, done.stderr

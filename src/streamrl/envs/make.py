@@ -64,16 +64,22 @@ class MuJoCoWarning(UserWarning):
 
 
 def _warn_from_mujoco(message: str) -> None:
+    # Nothing may escape: an exception raised through MuJoCo's C code aborts the process (warnings
+    # made errors, a Ctrl-C landing here, a closed stderr).
     try:
         warnings.warn(f"MuJoCo: {message}", MuJoCoWarning, stacklevel=2)
-    except Exception:  # (warnings made errors) an exception raised through MuJoCo's C code aborts the process
-        print(f"MuJoCoWarning: {message}", file=sys.stderr)
+    except BaseException:
+        try:
+            print(f"MuJoCoWarning: {message}", file=sys.stderr)
+        except BaseException:
+            pass
 
 
 def _route_mujoco_warnings(mujoco) -> None:
     """MuJoCo's own handler prints each warning and appends it to MUJOCO_LOG.TXT in the working
     directory (Gymnasium's HalfCheetah model warns at every load); as Python warnings they are
-    shown once and can be filtered. A handler someone else installed is left in place."""
+    shown once and can be filtered. A handler someone else installed (the user's, dm_control's)
+    is left in place."""
     if mujoco.get_mju_user_warning() is None:
         mujoco.set_mju_user_warning(_warn_from_mujoco)
 

@@ -105,7 +105,7 @@ def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> N
 
     # what the engines say would land between the table's rows: MuJoCo's deprecation of an
     # attribute in Gymnasium's HalfCheetah model, ALE's start-up banner (an info message)
-    warnings.simplefilter("ignore", MuJoCoWarning)
+    warnings.filterwarnings("ignore", "MuJoCo: compiler attribute", MuJoCoWarning)
     if domain_of(env_id) == "atari":
         try:
             import ale_py
