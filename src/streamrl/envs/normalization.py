@@ -189,7 +189,7 @@ class ObservationNormalizer:
         """The normalized observation (float64, or written into the flat array ``out``). With
         ``update``, an observation holding a NaN or inf is refused (NonFiniteObservation) before
         the statistics take it in."""
-        obs = _numeric(obs)
+        obs = np.asarray(obs)  # (into() makes it what the compiled loops read)
         target = np.empty(obs.size) if out is None else out
         self.into(obs, target, update)
         return target.reshape(obs.shape) if out is None else out
