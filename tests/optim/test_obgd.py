@@ -157,6 +157,20 @@ def test_loaded_state_continues_like_an_uninterrupted_run(cls, into):
     assert w2.tolist() == expected_w and trace(opt2, w2) == expected_trace
 
 
+@pytest.mark.parametrize("cls", [ObGD, AdaptiveObGD])
+def test_a_deep_copy_continues_like_the_original_and_apart_from_it(cls):
+    w, opt = make(cls, overshoot_bound=False)
+    step(w, opt, [0.1, 0.2], delta=0.5)
+    w_copy, opt_copy = copy.deepcopy((w, opt))  # (one memo: the copy's optimizer moves the copy's w)
+    assert opt_copy.param_groups[0]["params"][0] is w_copy and not opt_copy.overshoot_bound
+    for params, optimizer in ((w, opt), (w_copy, opt_copy)):
+        step(params, optimizer, [1.0, 2.0], delta=-3.0)
+    assert w_copy.tolist() == w.tolist() and trace(opt_copy, w_copy) == trace(opt, w)
+    assert opt_copy.last_step_size == opt.last_step_size
+    step(w_copy, opt_copy, [0.3, -0.4], delta=0.7)  # the copy's traces are its own
+    assert trace(opt_copy, w_copy) != trace(opt, w) and w_copy.tolist() != w.tolist()
+
+
 def test_state_of_another_shape_is_refused():
     w, opt = make(ObGD)
     step(w, opt, [0.1, 0.2], delta=0.5)

@@ -32,6 +32,12 @@ class ObGD(torch.optim.Optimizer):
         self.last_step_size = lr  # effective step size of the last step
         self.last_bound_active = False  # whether the overshooting bound reduced it
 
+    def __getstate__(self) -> dict:
+        # torch's optimizer keeps only defaults, state and param_groups: a copy (copy.deepcopy, as
+        # StreamAgent.warm_up makes) would lose the flat traces and the settings below
+        own = ("_flats", "overshoot_bound", "last_step_size", "last_bound_active", "counter")
+        return {**super().__getstate__(), **{k: v for k, v in vars(self).items() if k in own}}
+
     def _flat(self, name: str) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
         """One flat buffer holding the state ``name`` of every trainable parameter, its per-parameter
         views (the tensors ``self.state[p][name]`` holds) and those parameters, so an update is a
