@@ -90,6 +90,80 @@ def test_predict_does_not_disturb_training():
     assert runs[0] == runs[1]
 
 
+@pytest.mark.parametrize("cls, env_id, backend", [(StreamQ, "CartPole-v1", "auto"), (StreamSARSA, "CartPole-v1", "auto"),
+                                                  (StreamAC, "Pendulum-v1", "auto"), (StreamTD, "CartPole-v1", "auto"),
+                                                  (StreamQ, "CartPole-v1", "torch"), (StreamAC, "Pendulum-v1", "torch")])
+def test_warm_up_changes_nothing_of_the_agent_or_its_env(cls, env_id, backend):
+    policy_calls = []
+
+    def policy(obs):  # Stream TD's behaviour: the warm-up must not call it (it may drive a robot)
+        policy_calls.append(obs)
+        return 0
+
+    options = {"policy": policy} if cls is StreamTD else {}
+    runs = []
+    for warm_up in (False, True):
+        env = make_env(env_id, seed=2)
+        agent = cls(env, seed=2, optimizer="adaptive", backend=backend, **options)
+        episodes = agent.learn(150)  # mid-episode: the warm-up must leave the episode as it is
+        assert agent._state is not None
+        calls = len(policy_calls)
+        if warm_up:
+            assert agent.warm_up() >= 0.0
+            assert len(policy_calls) == calls
+        episodes += agent.learn(450)
+        action = agent.predict(np.ones(env.observation_space.shape), deterministic=False)[0]
+        runs.append((episodes, weights(agent), agent.preprocessor.state_dict(), action, env.np_random.random()))
+    assert runs[0][0] == runs[1][0]
+    for i in (1, 2):
+        assert runs[0][i].keys() == runs[1][i].keys()
+        for k, v in runs[0][i].items():
+            np.testing.assert_array_equal(v, runs[1][i][k])
+    np.testing.assert_array_equal(runs[0][3], runs[1][3])
+    assert runs[0][4] == runs[1][4]
+
+
+WARMED_UP = """
+import sys, warnings
+import numpy as np
+from streamrl import make_env
+from streamrl.algorithms import ALGORITHMS
+from streamrl.envs import normalization
+from streamrl.nn import fused, policies
+
+def compiled():
+    return {(m.__name__, name): len(f.overloads) for m in (fused, policies, normalization)
+            for name, f in vars(m).items() if hasattr(f, "overloads")}
+
+warnings.simplefilter("ignore")
+algorithm, env_id = sys.argv[1:]
+agent = ALGORITHMS[algorithm](make_env(env_id, seed=0), seed=0)
+agent.warm_up()
+after_warm_up = compiled()
+assert sum(after_warm_up.values()) > 0
+agent.learn(300)
+agent.predict(agent._env_obs, deterministic=False)
+for learner in agent.learners.values():
+    learner.state_dict()  # (makes the pending step)
+grown = {k: (after_warm_up[k], v) for k, v in compiled().items() if v != after_warm_up[k]}
+assert not grown, grown
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("algorithm, env_id", [("q", "CartPole-v1"), ("ac", "Pendulum-v1"), ("ac", "MinAtar/Breakout-v1"),
+                                           ("td", "CartPole-v1")])
+def test_after_warm_up_a_step_compiles_nothing(algorithm, env_id):
+    """In a fresh process, where nothing is compiled or loaded yet: after warm_up(), learning,
+    predicting and reading the weights find every compiled function ready."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", WARMED_UP, algorithm, env_id], capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
+
+
 def test_load_checks_the_algorithm_and_the_format(tmp_path):
     path = tmp_path / "q.safetensors"
     StreamQ(make_env("CartPole-v1"), seed=0).save(path)

@@ -194,17 +194,19 @@ def _checkpoint_and_env(target: Path) -> tuple[Path, str]:
 def _eval(args: argparse.Namespace) -> int:
     from streamrl.algorithms import StreamAgent
     from streamrl.running.evaluate import evaluate
+    from streamrl.running.warm_up import warm_up
 
     path, env_id = _checkpoint_and_env(Path(args.target))
     if args.video and not args.video.endswith(".mp4"):
         raise ValueError(f"--video writes an MP4 file: give a name ending in .mp4, not {args.video!r}")
     agent = StreamAgent.load(path)  # the spaces come from the file; evaluate() makes its own env
+    warm_up(agent)
     returns, frames = evaluate(agent, env_id, args.episodes, args.seed, Path(args.video) if args.video else None,
-                               args.max_episode_steps)
+                               args.max_episode_steps, progress=True)
     for i, r in enumerate(returns, 1):
         print(f"episode {i}: return {r:.1f}")
     print(f"{type(agent).__name__} on {env_id}: mean return {sum(returns) / len(returns):.1f} over {len(returns)} "
-          f"episodes (deterministic, no learning)")
+          f"episode{'s' * (len(returns) > 1)} (deterministic, no learning)")
     if args.video:
         print(f"video: {args.video} ({frames} frames)")
     return 0

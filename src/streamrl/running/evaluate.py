@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -23,6 +24,13 @@ def prepare_offscreen_rendering(env_id: str) -> None:
     if domain_of(env_id) in ("mujoco", "dmc") and "MUJOCO_GL" not in os.environ:
         os.environ["MUJOCO_GL"] = "osmesa"
         os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
+        try:
+            import mujoco  # noqa: F401  (it sets up OpenGL as MUJOCO_GL says when first imported)
+        except ModuleNotFoundError:  # (make_env names the missing extra)
+            pass
+        except Exception as e:  # no OSMesa library: PyOpenGL fails inside mujoco's import
+            raise OSError(f"{env_id} cannot render offscreen here ({type(e).__name__} loading OSMesa): install "
+                          f"OSMesa (apt-get install libosmesa6) or set MUJOCO_GL=egl") from None
 
 
 def _frame(env) -> np.ndarray:
@@ -36,9 +44,10 @@ def _frame(env) -> np.ndarray:
 
 
 def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, video: Path | None = None,
-             max_episode_steps: int | None = None) -> tuple[list[float], int]:
+             max_episode_steps: int | None = None, progress: bool = False) -> tuple[list[float], int]:
     """Returns of ``episodes`` greedy/deterministic episodes (the agent does not learn), and the
-    number of video frames written."""
+    number of video frames written; with ``progress``, a live bar of episodes and steps that
+    leaves nothing behind."""
     if episodes <= 0:
         raise ValueError(f"--episodes must be positive, got {episodes}")
     options = {"render_mode": "rgb_array"} if video is not None else {}
@@ -52,10 +61,13 @@ def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, vide
     env = make_env(env_id, seed=seed, **options)
     frames: list[np.ndarray] = []
     returns: list[float] = []
+    bar = None
     try:
         check_env_fits(env, f"the {type(agent).__name__} agent", None, agent.observation_space, agent.action_space)
         obs, _ = env.reset(seed=seed)
         start = True
+        if progress and _stdout_is_terminal():  # (elsewhere a transient bar leaves an empty line)
+            bar = _EpisodeBar(episodes, env_id)
         if video is not None:
             try:
                 frames.append(_frame(env))
@@ -73,12 +85,53 @@ def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, vide
                     returns.append(float(np.asarray(info["episode"]["r"]).item()))
                 obs, _ = env.reset()
                 start = True
+            if bar is not None:
+                bar.step(len(returns))
     finally:
         env.close()
+        if bar is not None:
+            bar.close()
     if video is not None:
-        with atomic_path(video) as tmp:
+        with _status(f"writing {video} ({len(frames):,} frames)", progress), atomic_path(video) as tmp:
             with imageio.get_writer(tmp, format="FFMPEG", fps=VIDEO_FPS[domain_of(env_id)], codec="libx264",
                                     macro_block_size=1) as writer:
                 for frame in frames:
                     writer.append_data(frame)
     return returns, len(frames)
+
+
+def _stdout_is_terminal() -> bool:
+    from rich.console import Console
+
+    return Console().is_terminal
+
+
+def _status(text: str, show: bool) -> contextlib.AbstractContextManager:
+    if not show:
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    return Console().status(text)
+
+
+class _EpisodeBar:
+    """Episodes done of those asked for, and the steps taken, refreshed a few times a second."""
+
+    def __init__(self, episodes: int, env_id: str) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn(f"[bold]eval {env_id}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("episodes, {task.fields[steps]:,} steps"), TimeElapsedColumn(),
+                                 transient=True)
+        self.task = self.progress.add_task("", total=episodes, steps=0)
+        self.steps = self.episodes = 0
+        self.progress.start()
+
+    def step(self, episodes_done: int) -> None:
+        self.steps += 1
+        if self.steps % 100 == 0 or episodes_done != self.episodes:
+            self.episodes = episodes_done
+            self.progress.update(self.task, completed=episodes_done, steps=self.steps)
+
+    def close(self) -> None:
+        self.progress.stop()

@@ -28,6 +28,7 @@ from streamrl.envs import make_env
 from streamrl.envs.random_state import get_random_state, set_random_state
 from streamrl.running.files import atomic_path
 from streamrl.running.scalars import ScalarLog, tensorboardx
+from streamrl.running.warm_up import warm_up
 
 RUN_FILES = ("config.json", "episodes.csv", "timing.csv", "summary.json", "agent.safetensors",
              "learning_curve.png", "checkpoint.safetensors")
@@ -176,6 +177,7 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
     remaining = steps - agent.num_steps
     if remaining <= 0:
         raise ValueError(f"the run in {out_dir} already has {agent.num_steps:,} of its {steps:,} steps")
+    warm_up(agent, show=progress)  # compiling is not training: it stays out of the timing and the bar
     start = time.perf_counter()
     next_checkpoint = (agent.num_steps // checkpoint_every + 1) * checkpoint_every
     last_checkpoint = agent.num_steps if resume else None

@@ -1,0 +1,23 @@
+"""The agent's kernels compiled before a run's clock and progress bar start, under a spinner."""
+
+from __future__ import annotations
+
+from streamrl.algorithms.base import StreamAgent
+
+# A warm-up longer than this compiled something (loading from Numba's cache takes under a second).
+COMPILED_SECONDS = 3.0
+
+
+def warm_up(agent: StreamAgent, show: bool = True) -> float:
+    """``agent.warm_up()``, with a spinner and, after a machine's first run compiled the kernels,
+    one line saying so, when ``show``. Returns the seconds it took."""
+    if not show:
+        return agent.warm_up()
+    from rich.console import Console
+
+    console = Console()
+    with console.status("compiling the agent's kernels (on a machine's first run, ~30 s; later runs load them)"):
+        seconds = agent.warm_up()
+    if seconds > COMPILED_SECONDS:
+        console.print(f"compiled the agent's kernels in {seconds:.0f} s (once: Numba keeps them on disk)")
+    return seconds
