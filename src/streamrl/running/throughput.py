@@ -13,7 +13,8 @@ lands on all of them rather than on one. Each repeat of an agent builds a fresh 
 repeat), warms up for 100 steps, then times ``steps`` steps of act -> env.step -> observe. The
 table gives medians over the repeats, the ratios fused/torch and fused/env-only as medians of
 the per-repeat ratios, the p50 / p99 latency of one act + observe on the fused backend, and each
-worker's peak resident memory (the fused worker never imports torch). Absolute numbers depend
+worker's peak resident memory (the fused worker never imports torch; the kernels are compiled
+beforehand in a process of their own, so compiling counts in neither time nor memory). Absolute numbers depend
 on the machine and on what else it is doing; the ratios measured in the same run are the
 comparable part.
 """
@@ -99,12 +100,11 @@ def network_only_run(algorithm: str, env_id: str, steps: int, seed: int) -> tupl
     return steps / (time.perf_counter() - start), np.zeros(0)
 
 
-def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> None:
-    """Runs one repeat per request (a seed), answers (steps/s, latencies, peak RSS in MB so far)."""
+def _quiet_engines(env_id: str) -> None:
+    """Silences what the engines say that would land between the table's rows: MuJoCo's deprecation
+    of an attribute in Gymnasium's HalfCheetah model, ALE's start-up banner (an info message)."""
     from streamrl.envs import MuJoCoWarning, domain_of
 
-    # what the engines say would land between the table's rows: MuJoCo's deprecation of an
-    # attribute in Gymnasium's HalfCheetah model, ALE's start-up banner (an info message)
     warnings.filterwarnings("ignore", "MuJoCo: compiler attribute", MuJoCoWarning)
     if domain_of(env_id) == "atari":
         try:
@@ -113,6 +113,25 @@ def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> N
             ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Warning)
         except ImportError:  # (the worker says what is missing when it makes the env)
             pass
+
+
+def _compile(algorithm: str, env_id: str) -> None:
+    """Fills Numba's on-disk cache before the workers start, so they load the kernels instead of
+    compiling them: on a machine's first run that takes ~30 s and ~370 MB, which would count as
+    the fused worker's peak memory."""
+    from streamrl.algorithms import ALGORITHMS
+    from streamrl.envs import make_env
+
+    _quiet_engines(env_id)
+    try:
+        ALGORITHMS[algorithm](make_env(env_id, seed=0), seed=0, backend="fused").warm_up()
+    except Exception:  # (a bad workload: the workers say what is wrong)
+        pass
+
+
+def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> None:
+    """Runs one repeat per request (a seed), answers (steps/s, latencies, peak RSS in MB so far)."""
+    _quiet_engines(env_id)
     while (seed := connection.recv()) is not None:
         try:
             if kind == "env":
@@ -132,6 +151,11 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int,
     """Per kind: the steps/s of every repeat, the latencies, and the worker's peak memory.
     ``on_repeat(kind, repeat, finished)`` is told when each repeat starts and ends."""
     context = mp.get_context("spawn")  # a clean interpreter each: peak memory is the worker's own
+    if on_repeat is not None:
+        on_repeat("compile", 0, False)
+    compiling = context.Process(target=_compile, args=(algorithm, env_id), daemon=True)
+    compiling.start()
+    compiling.join()
     workers = {}
     for kind in KINDS:
         parent, child = context.Pipe()
@@ -192,7 +216,8 @@ def main(argv: list[str] | None = None) -> None:
         task = progress.add_task("", total=len(workloads) * args.repeats * len(KINDS))
         for algorithm, env_id in workloads:
             def on_repeat(kind: str, repeat: int, finished: bool) -> None:
-                what = {"env": "env alone", "network": "networks alone"}.get(kind, f"{kind} backend")
+                what = {"env": "env alone", "network": "networks alone",
+                        "compile": "compiling the kernels"}.get(kind, f"{kind} backend")
                 progress.update(task, advance=int(finished),
                                 description=f"{algorithm} {env_id}: {what}, repeat {repeat + 1}/{args.repeats}")
 
