@@ -40,6 +40,9 @@ def test_eval_writes_a_playable_video(cartpole_runs, tmp_path):
     returns = [float(line.split()[-1]) for line in result.stdout.splitlines() if line.startswith("episode ")]
     # CartPole pays 1 per step: one frame per step plus the first reset's
     assert len(returns) == 2 and max(returns) <= 150 and frames == sum(returns) + 1
+    # off a terminal the live bar and spinners print nothing, not even an empty line
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
+        "episode 1", "episode 2", "StreamAC on CartPole-v1", "video"], result.stdout
 
 
 @pytest.mark.parametrize("env_id, algorithm", [("HalfCheetah-v5", "ac"), ("MinAtar/Breakout-v1", "q")])

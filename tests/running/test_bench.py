@@ -20,7 +20,7 @@ def test_bench_prints_one_row_per_workload_with_every_column():
         assert len(row) == 12 and all(re.fullmatch(number, value) for value in row[2:]), row
         assert float(row[4].replace(",", "")) > 0 and float(row[5].replace(",", "")) > 0  # fused, networks alone
     # nothing but the table: no ALE banner, no MuJoCo model-file warning between its rows
-    assert len([line for line in lines if line.strip()]) == 5, result.stdout
+    assert len(lines) == 5 and all(line.strip() for line in lines), result.stdout  # (no bar's empty line either)
     assert not re.search(r"A\.L\.E|Stella|WARNING|MuJoCo", result.stdout + result.stderr), result
 
 

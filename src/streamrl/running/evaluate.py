@@ -66,7 +66,7 @@ def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, vide
         check_env_fits(env, f"the {type(agent).__name__} agent", None, agent.observation_space, agent.action_space)
         obs, _ = env.reset(seed=seed)
         start = True
-        if progress and _stdout_is_terminal():  # (elsewhere a transient bar leaves an empty line)
+        if progress:
             bar = _EpisodeBar(episodes, env_id)
         if video is not None:
             try:
@@ -100,12 +100,6 @@ def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, vide
     return returns, len(frames)
 
 
-def _stdout_is_terminal() -> bool:
-    from rich.console import Console
-
-    return Console().is_terminal
-
-
 def _status(text: str, show: bool) -> contextlib.AbstractContextManager:
     if not show:
         return contextlib.nullcontext()
@@ -118,11 +112,13 @@ class _EpisodeBar:
     """Episodes done of those asked for, and the steps taken, refreshed a few times a second."""
 
     def __init__(self, episodes: int, env_id: str) -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        # on a terminal only: elsewhere even a transient bar leaves an empty line
         self.progress = Progress(TextColumn(f"[bold]eval {env_id}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("episodes, {task.fields[steps]:,} steps"), TimeElapsedColumn(),
-                                 transient=True)
+                                 transient=True, disable=not Console().is_terminal)
         self.task = self.progress.add_task("", total=episodes, steps=0)
         self.steps = self.episodes = 0
         self.progress.start()
