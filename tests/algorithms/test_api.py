@@ -93,27 +93,39 @@ def test_predict_does_not_disturb_training():
 @pytest.mark.parametrize("cls, env_id, backend", [(StreamQ, "CartPole-v1", "auto"), (StreamSARSA, "CartPole-v1", "auto"),
                                                   (StreamAC, "Pendulum-v1", "auto"), (StreamTD, "CartPole-v1", "auto"),
                                                   (StreamQ, "CartPole-v1", "torch"), (StreamAC, "Pendulum-v1", "torch")])
-def test_warm_up_changes_nothing_of_the_agent_or_its_env(cls, env_id, backend):
-    policy_calls = []
+@pytest.mark.parametrize("when", ["after observe", "between act and observe"])
+def test_warm_up_changes_nothing_of_the_agent_or_its_env(cls, env_id, backend, when):
+    import threading
 
-    def policy(obs):  # Stream TD's behaviour: the warm-up must not call it (it may drive a robot)
-        policy_calls.append(obs)
-        return 0
+    class RobotPolicy:  # Stream TD's behaviour, holding what cannot be copied; the warm-up must not call it
+        def __init__(self):
+            self.lock, self.calls = threading.Lock(), 0
 
-    options = {"policy": policy} if cls is StreamTD else {}
+        def __call__(self, obs):
+            self.calls += 1
+            return 0
+
     runs = []
     for warm_up in (False, True):
         env = make_env(env_id, seed=2)
-        agent = cls(env, seed=2, optimizer="adaptive", backend=backend, **options)
+        env.observation_space.seed(5), env.action_space.seed(6)  # (else seeded from the OS at first use)
+        policy = RobotPolicy()
+        agent = cls(env, seed=2, optimizer="adaptive", backend=backend, **({"policy": policy} if cls is StreamTD else {}))
         episodes = agent.learn(150)  # mid-episode: the warm-up must leave the episode as it is
-        assert agent._state is not None
-        calls = len(policy_calls)
+        obs = agent._env_obs
+        if when == "between act and observe":
+            next_obs, reward, terminated, truncated, _ = env.step(agent.act(obs))
+        calls = policy.calls
         if warm_up:
-            assert agent.warm_up() >= 0.0
-            assert len(policy_calls) == calls
+            assert agent.warm_up() >= 0.0 and policy.calls == calls
+        if when == "between act and observe":
+            agent.observe(float(reward), next_obs, terminated, truncated)
+            agent._env_obs = env.reset()[0] if terminated or truncated else next_obs
         episodes += agent.learn(450)
         action = agent.predict(np.ones(env.observation_space.shape), deterministic=False)[0]
-        runs.append((episodes, weights(agent), agent.preprocessor.state_dict(), action, env.np_random.random()))
+        random_states = [env.np_random.random(), env.observation_space.np_random.random(),
+                         env.action_space.np_random.random()]
+        runs.append((episodes, weights(agent), agent.preprocessor.state_dict(), action, random_states))
     assert runs[0][0] == runs[1][0]
     for i in (1, 2):
         assert runs[0][i].keys() == runs[1][i].keys()
@@ -121,6 +133,25 @@ def test_warm_up_changes_nothing_of_the_agent_or_its_env(cls, env_id, backend):
             np.testing.assert_array_equal(v, runs[1][i][k])
     np.testing.assert_array_equal(runs[0][3], runs[1][3])
     assert runs[0][4] == runs[1][4]
+
+
+def test_warm_up_of_an_agent_without_an_env_leaves_its_stream_as_it_was():
+    runs = []
+    for warm_up in (False, True):
+        agent = StreamAC(observation_space=gym.spaces.Box(-1e308, 1e308, (3,), np.float64),  # (sample() overflows)
+                         action_space=gym.spaces.Box(-1.0, 1.0, (2,)), domain="mujoco", seed=3)
+        rng = np.random.default_rng(0)
+        obs, infos = rng.normal(size=3), []
+        for t in range(40):
+            agent.act(obs)
+            if warm_up and t == 20:
+                agent.warm_up()
+            obs = rng.normal(size=3)
+            infos.append(agent.observe(float(rng.normal()), obs, False, t % 15 == 14))
+        runs.append((infos, weights(agent)))
+    assert runs[0][0] == runs[1][0]
+    for k, v in runs[0][1].items():
+        np.testing.assert_array_equal(v, runs[1][1][k])
 
 
 WARMED_UP = """
@@ -143,6 +174,10 @@ after_warm_up = compiled()
 assert sum(after_warm_up.values()) > 0
 agent.learn(300)
 agent.predict(agent._env_obs, deterministic=False)
+obs = np.asarray(agent._env_obs, dtype=np.float64)  # as a sensor gives them, whatever the space's dtype
+agent.reset(obs)
+agent.act(obs) if agent.needs_action else None
+agent.observe(1.0, obs, False, False)
 for learner in agent.learners.values():
     learner.state_dict()  # (makes the pending step)
 grown = {k: (after_warm_up[k], v) for k, v in compiled().items() if v != after_warm_up[k]}

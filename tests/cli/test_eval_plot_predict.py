@@ -56,6 +56,33 @@ def test_eval_video_for_mujoco_and_minatar(tmp_path, env_id, algorithm):
     assert frames >= 2 and reader.get_data(0).std() > 0  # a real picture
 
 
+@pytest.mark.filterwarnings("ignore:MuJoCo. compiler attribute")  # (the HalfCheetah model file's, made here)
+def test_eval_says_in_one_line_when_mujoco_cannot_render_offscreen(tmp_path):
+    """Without OSMesa, PyOpenGL fails inside mujoco's import (AttributeError: 'NoneType' object has
+    no attribute 'glGetError'). CI has OSMesa, so a mujoco package that fails the same way stands in
+    for the missing library, found first on the path of the real command."""
+    import subprocess
+
+    from streamrl import StreamAC, make_env
+    from tests.helpers import STREAMRL
+
+    path = tmp_path / "cheetah.safetensors"
+    StreamAC(make_env("HalfCheetah-v5", seed=0), seed=0).save(path)
+    (tmp_path / "fake" / "mujoco").mkdir(parents=True)
+    (tmp_path / "fake" / "mujoco" / "__init__.py").write_text(
+        "raise AttributeError(\"'NoneType' object has no attribute 'glGetError'\")\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM")}
+    video = tmp_path / "cheetah.mp4"
+    result = subprocess.run([STREAMRL, "eval", str(path), "--episodes", "1", "--video", str(video)],
+                            capture_output=True, text=True, timeout=600,
+                            env={**env, "PYTHONPATH": str(tmp_path / "fake")})
+    assert result.returncode != 0 and not video.exists()
+    assert result.stderr.strip().splitlines() == [
+        "streamrl: error: HalfCheetah-v5 cannot render offscreen here: importing mujoco with MUJOCO_GL=osmesa "
+        "failed (AttributeError: 'NoneType' object has no attribute 'glGetError'); install OSMesa (apt-get install "
+        "libosmesa6) or set MUJOCO_GL=egl"], result.stderr
+
+
 def test_eval_video_for_atari(tmp_path):
     """A real ALE game (ale-py ships the ROMs): the video shows the emulator's colour screen."""
     from streamrl import StreamQ, make_env

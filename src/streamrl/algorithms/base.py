@@ -359,28 +359,35 @@ class StreamAgent(ABC):
         self._state = None
         self._begin(obs, acting=False)
 
-    def warm_up(self) -> float:
+    def warm_up(self, learning: bool = True) -> float:
         """Compile now what a step runs, so the first real ``act``/``observe`` is as fast as the
         rest (for live use), and return the seconds it took. Numba compiles a function at its first
         call: on a machine's first run the fused networks take ~25 s, later runs load them from
-        Numba's on-disk cache in under a second. Runs two steps and predictions on a copy of the
-        agent (without its env) on observations drawn from the observation space: nothing of this
-        agent, its env or its random streams changes."""
+        Numba's on-disk cache in under a second. Runs two steps (with ``learning``) and predictions
+        on a copy of the agent without its env, on observations of the observation space's dtype
+        and of float64 (sensor readings often are), so nothing of this agent, its env or its random
+        streams changes. ``learning=False`` prepares ``predict`` only."""
         start = time.perf_counter()
-        twin = copy.deepcopy(self, {id(self.env): None})  # memo: the copy's env is None
-        twin.observation_space.seed(0)  # (the copy's own space)
-        observations = [twin.observation_space.sample() for _ in range(3)]
-        twin.reset(observations[0])
-        for obs, next_obs, done in zip(observations, observations[1:], (False, True)):
-            if twin.needs_action:  # (Stream TD learns without acting; its act() may call the user's policy)
-                twin.act(obs)
-            twin.observe(1.0, next_obs, done, False)
-        for deterministic in (True, False):
-            twin.predict(observations[0], deterministic, episode_start=True)
-            twin.predict(observations[1], deterministic)
-        for learner in twin.learners.values():
-            learner.state_dict()  # (saving makes a pending step first)
+        twin = copy.deepcopy(self, {id(thing): None for thing in self._not_copied()})  # (memo: those become None)
+        shape = self.observation_space.shape
+        for dtype in dict.fromkeys([self.observation_space.dtype, np.dtype(np.float64)]):
+            observations = [np.full(shape, value, dtype=dtype) for value in (0, 1, 2)]
+            if learning:
+                twin.reset(observations[0])
+                for obs, next_obs, done in zip(observations, observations[1:], (False, True)):
+                    if twin.needs_action:  # (Stream TD learns without acting)
+                        twin.act(obs)
+                    twin.observe(1.0, next_obs, done, False)
+                for learner in twin.learners.values():
+                    learner.state_dict()  # (saving makes a pending step first)
+            for deterministic in (True, False):
+                twin.predict(observations[0], deterministic, episode_start=True)
+                twin.predict(observations[1], deterministic)
         return time.perf_counter() - start
+
+    def _not_copied(self) -> tuple[Any, ...]:
+        """What warm_up's copy leaves out (it may hold what cannot be copied: a socket, a lock)."""
+        return (self.env,)
 
     def _overshot(self, delta: float, delta_after: float) -> bool:
         overshot = delta != 0.0 and np.sign(delta_after) == -np.sign(delta)

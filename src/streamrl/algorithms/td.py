@@ -55,6 +55,9 @@ class StreamTD(StreamAgent):
     def _default_preprocessing(self, env: gym.Env | None, domain: str) -> PreprocessingConfig:
         return replace(super()._default_preprocessing(env, domain), scale_reward=False)
 
+    def _not_copied(self) -> tuple[Any, ...]:
+        return (*super()._not_copied(), self.policy)  # (a user's object, perhaps a robot's client)
+
     def _build(self, network: Any) -> None:
         self.v = self._make_learner(1, self.kappa, network)
 

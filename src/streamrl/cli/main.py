@@ -194,13 +194,11 @@ def _checkpoint_and_env(target: Path) -> tuple[Path, str]:
 def _eval(args: argparse.Namespace) -> int:
     from streamrl.algorithms import StreamAgent
     from streamrl.running.evaluate import evaluate
-    from streamrl.running.warm_up import warm_up
 
     path, env_id = _checkpoint_and_env(Path(args.target))
     if args.video and not args.video.endswith(".mp4"):
         raise ValueError(f"--video writes an MP4 file: give a name ending in .mp4, not {args.video!r}")
     agent = StreamAgent.load(path)  # the spaces come from the file; evaluate() makes its own env
-    warm_up(agent)
     returns, frames = evaluate(agent, env_id, args.episodes, args.seed, Path(args.video) if args.video else None,
                                args.max_episode_steps, progress=True)
     for i, r in enumerate(returns, 1):

@@ -23,6 +23,11 @@ class TorchLearner(Learner):
         self.optimizer = OPTIMIZERS[optimizer](self.params, **optimizer_kwargs)
         self._output: torch.Tensor | None = None
 
+    def __getstate__(self) -> dict:
+        # a forward's output (a node of autograd's graph) cannot be copied: a copy, as
+        # StreamAgent.warm_up makes, starts without a pending forward
+        return {**vars(self), "_output": None}
+
     def _run(self, x: np.ndarray) -> torch.Tensor:
         out = self.module(torch.as_tensor(x, dtype=self.dtype).unsqueeze(0))[0]
         if out.shape != (self.n_outputs,):

@@ -13,6 +13,7 @@ from streamrl.algorithms.base import check_env_fits
 from streamrl.envs import domain_of, make_env
 from streamrl.envs.make import require
 from streamrl.running.files import atomic_path
+from streamrl.running.warm_up import warm_up
 
 VIDEO_FPS = {"classic": 50, "mujoco": 50, "dmc": 50, "minatar": 15, "atari": 30}
 
@@ -28,9 +29,10 @@ def prepare_offscreen_rendering(env_id: str) -> None:
             import mujoco  # noqa: F401  (it sets up OpenGL as MUJOCO_GL says when first imported)
         except ModuleNotFoundError:  # (make_env names the missing extra)
             pass
-        except Exception as e:  # no OSMesa library: PyOpenGL fails inside mujoco's import
-            raise OSError(f"{env_id} cannot render offscreen here ({type(e).__name__} loading OSMesa): install "
-                          f"OSMesa (apt-get install libosmesa6) or set MUJOCO_GL=egl") from None
+        except Exception as e:  # no OSMesa library, typically: PyOpenGL fails inside mujoco's import
+            raise OSError(f"{env_id} cannot render offscreen here: importing mujoco with MUJOCO_GL=osmesa failed "
+                          f"({type(e).__name__}: {e}); install OSMesa (apt-get install libosmesa6) or set "
+                          "MUJOCO_GL=egl") from None
 
 
 def _frame(env) -> np.ndarray:
@@ -64,6 +66,7 @@ def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, vide
     bar = None
     try:
         check_env_fits(env, f"the {type(agent).__name__} agent", None, agent.observation_space, agent.action_space)
+        warm_up(agent, show=progress, learning=False)  # (before the bar: compiling is not evaluating)
         obs, _ = env.reset(seed=seed)
         start = True
         if progress:

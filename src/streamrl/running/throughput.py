@@ -115,18 +115,20 @@ def _quiet_engines(env_id: str) -> None:
             pass
 
 
-def _compile(algorithm: str, env_id: str) -> None:
+def _compile(connection, algorithm: str, env_id: str) -> None:
     """Fills Numba's on-disk cache before the workers start, so they load the kernels instead of
     compiling them: on a machine's first run that takes ~30 s and ~370 MB, which would count as
-    the fused worker's peak memory."""
+    the fused worker's peak memory. Answers None, or what went wrong in one line."""
     from streamrl.algorithms import ALGORITHMS
     from streamrl.envs import make_env
 
     _quiet_engines(env_id)
     try:
         ALGORITHMS[algorithm](make_env(env_id, seed=0), seed=0, backend="fused").warm_up()
-    except Exception:  # (a bad workload: the workers say what is wrong)
-        pass
+    except Exception as e:
+        connection.send(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+        return
+    connection.send(None)
 
 
 def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> None:
@@ -153,14 +155,21 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int,
     context = mp.get_context("spawn")  # a clean interpreter each: peak memory is the worker's own
     if on_repeat is not None:
         on_repeat("compile", 0, False)
-    compiling = context.Process(target=_compile, args=(algorithm, env_id), daemon=True)
+    parent, child = context.Pipe()
+    compiling = context.Process(target=_compile, args=(child, algorithm, env_id), daemon=True)
     compiling.start()
+    child.close()  # (the child's end lives in the child: if it dies, recv() ends instead of waiting)
+    try:
+        compile_error = parent.recv()
+    except EOFError:
+        compile_error = "the process died"
     compiling.join()
     workers = {}
     for kind in KINDS:
         parent, child = context.Pipe()
         process = context.Process(target=_worker, args=(child, kind, algorithm, env_id, steps), daemon=True)
         process.start()
+        child.close()
         workers[kind] = (parent, process)
     results = {kind: {"rates": [], "latencies": [], "peak_mb": 0.0} for kind in KINDS}
     try:
@@ -185,6 +194,9 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int,
             if process.is_alive():
                 parent.send(None)
             process.join(timeout=30)
+    if compile_error is not None:  # (a bad workload made the workers fail above, with their own words)
+        raise ValueError(f"bench {algorithm} on {env_id}: compiling the kernels beforehand failed ({compile_error}), "
+                         "so the fused worker's memory would count compiling")
     return results
 
 
@@ -217,8 +229,10 @@ def main(argv: list[str] | None = None) -> None:
         task = progress.add_task("", total=len(workloads) * args.repeats * len(KINDS))
         for algorithm, env_id in workloads:
             def on_repeat(kind: str, repeat: int, finished: bool) -> None:
-                what = {"env": "env alone", "network": "networks alone",
-                        "compile": "compiling the kernels"}.get(kind, f"{kind} backend")
+                if kind == "compile":
+                    progress.update(task, description=f"{algorithm} {env_id}: compiling the kernels")
+                    return
+                what = {"env": "env alone", "network": "networks alone"}.get(kind, f"{kind} backend")
                 progress.update(task, advance=int(finished),
                                 description=f"{algorithm} {env_id}: {what}, repeat {repeat + 1}/{args.repeats}")
 

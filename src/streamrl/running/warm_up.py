@@ -8,16 +8,17 @@ from streamrl.algorithms.base import StreamAgent
 COMPILED_SECONDS = 3.0
 
 
-def warm_up(agent: StreamAgent, show: bool = True) -> float:
-    """``agent.warm_up()``, with a spinner and, after a machine's first run compiled the kernels,
-    one line saying so, when ``show``. Returns the seconds it took."""
+def warm_up(agent: StreamAgent, show: bool = True, learning: bool = True) -> float:
+    """``agent.warm_up(learning)``; when ``show``, under a spinner and, after a machine's first run
+    compiled the kernels, with one line saying so (on stderr: stdout is the command's results).
+    Returns the seconds it took."""
     if not show:
-        return agent.warm_up()
+        return agent.warm_up(learning)
     from rich.console import Console
 
-    console = Console()
+    console = Console(stderr=True)
     with console.status("compiling the agent's kernels (on a machine's first run, ~30 s; later runs load them)"):
-        seconds = agent.warm_up()
+        seconds = agent.warm_up(learning)
     if seconds > COMPILED_SECONDS:
         console.print(f"compiled the agent's kernels in {seconds:.0f} s (once: Numba keeps them on disk)")
     return seconds
