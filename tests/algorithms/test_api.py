@@ -167,11 +167,19 @@ def compiled():
             for name, f in vars(m).items() if hasattr(f, "overloads")}
 
 warnings.simplefilter("ignore")
-algorithm, env_id = sys.argv[1:]
+algorithm, env_id, learning = sys.argv[1:]
 agent = ALGORITHMS[algorithm](make_env(env_id, seed=0), seed=0)
-agent.warm_up()
+agent.warm_up(learning == "learning")
 after_warm_up = compiled()
 assert sum(after_warm_up.values()) > 0
+if learning != "learning":  # eval's path: predictions only
+    obs, _ = agent.env.reset(seed=1)
+    for t in range(50):
+        obs = agent.env.step(agent.predict(obs, deterministic=t % 2 == 0, episode_start=t == 0)[0])[0]
+    grown = {k: (after_warm_up[k], v) for k, v in compiled().items() if v != after_warm_up[k]}
+    assert not grown, grown
+    print("ok")
+    sys.exit()
 agent.learn(300)
 agent.predict(agent._env_obs, deterministic=False)
 obs = np.asarray(agent._env_obs, dtype=np.float64)  # as a sensor gives them, whatever the space's dtype
@@ -186,15 +194,16 @@ print("ok")
 """
 
 
-@pytest.mark.parametrize("algorithm, env_id", [("q", "CartPole-v1"), ("ac", "Pendulum-v1"), ("ac", "MinAtar/Breakout-v1"),
-                                           ("td", "CartPole-v1")])
-def test_after_warm_up_a_step_compiles_nothing(algorithm, env_id):
+@pytest.mark.parametrize("algorithm, env_id, learning", [
+    ("q", "CartPole-v1", "learning"), ("ac", "Pendulum-v1", "learning"), ("ac", "MinAtar/Breakout-v1", "learning"),
+    ("td", "CartPole-v1", "learning"), ("ac", "Pendulum-v1", "predicting"), ("q", "MinAtar/Breakout-v1", "predicting")])
+def test_after_warm_up_a_step_compiles_nothing(algorithm, env_id, learning):
     """In a fresh process, where nothing is compiled or loaded yet: after warm_up(), learning,
     predicting and reading the weights find every compiled function ready."""
     import subprocess
     import sys
 
-    run = subprocess.run([sys.executable, "-c", WARMED_UP, algorithm, env_id], capture_output=True,
+    run = subprocess.run([sys.executable, "-c", WARMED_UP, algorithm, env_id, learning], capture_output=True,
                          text=True, timeout=600)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
 

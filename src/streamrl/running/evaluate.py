@@ -66,17 +66,17 @@ def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, vide
     bar = None
     try:
         check_env_fits(env, f"the {type(agent).__name__} agent", None, agent.observation_space, agent.action_space)
-        warm_up(agent, show=progress, learning=False)  # (before the bar: compiling is not evaluating)
         obs, _ = env.reset(seed=seed)
         start = True
-        if progress:
-            bar = _EpisodeBar(episodes, env_id)
         if video is not None:
             try:
                 frames.append(_frame(env))
             except Exception as e:  # no OpenGL for MuJoCo, typically
-                raise OSError(f"{env_id} cannot render offscreen here ({type(e).__name__}); for MuJoCo install "
+                raise OSError(f"{env_id} cannot render offscreen here ({type(e).__name__}: {e}); for MuJoCo install "
                               "OSMesa (apt-get install libosmesa6) or set MUJOCO_GL=egl") from None
+        if progress:  # (after every check that can fail; compiling is not evaluating, so before the bar)
+            warm_up(agent, learning=False)
+            bar = _EpisodeBar(episodes, env_id)
         while len(returns) < episodes:
             action, _ = agent.predict(obs, deterministic=True, episode_start=start)
             obs, _, terminated, truncated, info = env.step(action)
@@ -108,7 +108,7 @@ def _status(text: str, show: bool) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()
     from rich.console import Console
 
-    return Console().status(text)
+    return Console(stderr=True).status(text)  # (as warm_up's: stdout is the command's results)
 
 
 class _EpisodeBar:

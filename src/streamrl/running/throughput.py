@@ -22,6 +22,7 @@ comparable part.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import resource
 import statistics
@@ -126,7 +127,7 @@ def _compile(connection, algorithm: str, env_id: str) -> None:
     try:
         ALGORITHMS[algorithm](make_env(env_id, seed=0), seed=0, backend="fused").warm_up()
     except Exception as e:
-        connection.send(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+        connection.send(f"{type(e).__name__}: {str(e).splitlines()[0]}" if str(e).strip() else type(e).__name__)
         return
     connection.send(None)
 
@@ -161,8 +162,9 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int,
     child.close()  # (the child's end lives in the child: if it dies, recv() ends instead of waiting)
     try:
         compile_error = parent.recv()
-    except EOFError:
-        compile_error = "the process died"
+    except EOFError:  # (killed, say for memory: -9)
+        compiling.join()
+        compile_error = f"the process died with exit code {compiling.exitcode}"
     compiling.join()
     workers = {}
     for kind in KINDS:
@@ -180,7 +182,12 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int,
                 if on_repeat is not None:
                     on_repeat(kind, repeat, False)
                 parent.send(repeat)
-                answer = parent.recv()
+                try:
+                    answer = parent.recv()
+                except EOFError:  # (killed, say for memory, or crashed in compiled code)
+                    process = workers[kind][1]
+                    process.join()
+                    answer = f"the worker died with exit code {process.exitcode}"
                 if on_repeat is not None:
                     on_repeat(kind, repeat, True)
                 if isinstance(answer, str):
@@ -189,14 +196,15 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int,
                 results[kind]["rates"].append(rate)
                 results[kind]["latencies"].append(latencies)
                 results[kind]["peak_mb"] = peak
+            if compile_error is not None:  # (after one repeat: a bad workload made a worker fail, in its own words)
+                raise ValueError(f"bench {algorithm} on {env_id}: compiling the kernels beforehand failed "
+                                 f"({compile_error}), so the fused worker's memory would count compiling")
     finally:
         for parent, process in workers.values():
             if process.is_alive():
-                parent.send(None)
+                with contextlib.suppress(OSError):  # (it may be exiting after its own error)
+                    parent.send(None)
             process.join(timeout=30)
-    if compile_error is not None:  # (a bad workload made the workers fail above, with their own words)
-        raise ValueError(f"bench {algorithm} on {env_id}: compiling the kernels beforehand failed ({compile_error}), "
-                         "so the fused worker's memory would count compiling")
     return results
 
 
