@@ -246,7 +246,11 @@ def _predict(args: argparse.Namespace) -> int:
     else:
         series = load_weather()
         values, columns, target = series.values, list(series.columns), series.column("Dry-bulb (C)")
-    result = predict_rows(values, target, gamma=args.gamma, seed=args.seed)
+    from rich.console import Console
+
+    # (on stderr: stdout is the results; a machine's first run also compiles the kernels here)
+    with Console(stderr=True).status(f"Stream TD over {len(target):,} rows (a first run compiles first, ~30 s)"):
+        result = predict_rows(values, target, gamma=args.gamma, seed=args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "predictions.csv", ["row", "prediction", "discounted_return"],
