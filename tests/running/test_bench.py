@@ -45,3 +45,18 @@ def test_compiling_counts_in_no_worker_s_memory(tmp_path):
     assert any((tmp_path / "numba-cache").rglob("*.nbc"))  # the cache really started empty and was filled
     row = next(line for line in result.stdout.splitlines() if line.startswith("q ")).split()
     assert float(row[-1]) < 250, result.stdout
+
+
+def test_a_worker_that_dies_is_named_with_its_exit_code_instead_of_waited_for():
+    """A worker killed for memory or crashed in compiled code sends nothing: the bench says so."""
+    import multiprocessing as mp
+    import os
+
+    from streamrl.running.throughput import _answer
+
+    context = mp.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=os._exit, args=(3,))  # (dies at once, holding no end of the pipe)
+    process.start()
+    child.close()
+    assert _answer(parent, process) == "the process died with exit code 3"

@@ -246,10 +246,10 @@ def _predict(args: argparse.Namespace) -> int:
     else:
         series = load_weather()
         values, columns, target = series.values, list(series.columns), series.column("Dry-bulb (C)")
-    from rich.console import Console
+    from streamrl.running.console import spinner
 
-    # (on stderr: stdout is the results; a machine's first run also compiles the kernels here)
-    with Console(stderr=True).status(f"Stream TD over {len(target):,} rows (a first run compiles first, ~30 s)"):
+    # (a machine's first run also compiles the kernels here)
+    with spinner(f"Stream TD over {len(target):,} rows (a first run compiles first, ~30 s)"):
         result = predict_rows(values, target, gamma=args.gamma, seed=args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from streamrl.algorithms import StreamAgent
 from streamrl.algorithms.base import check_env_fits
 from streamrl.envs import domain_of, make_env
 from streamrl.envs.make import require
+from streamrl.running.console import spinner
 from streamrl.running.files import atomic_path
 from streamrl.running.warm_up import warm_up
 
@@ -95,20 +95,12 @@ def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, vide
         if bar is not None:
             bar.close()
     if video is not None:
-        with _status(f"writing {video} ({len(frames):,} frames)", progress), atomic_path(video) as tmp:
+        with spinner(f"writing {video} ({len(frames):,} frames)", progress), atomic_path(video) as tmp:
             with imageio.get_writer(tmp, format="FFMPEG", fps=VIDEO_FPS[domain_of(env_id)], codec="libx264",
                                     macro_block_size=1) as writer:
                 for frame in frames:
                     writer.append_data(frame)
     return returns, len(frames)
-
-
-def _status(text: str, show: bool) -> contextlib.AbstractContextManager:
-    if not show:
-        return contextlib.nullcontext()
-    from rich.console import Console
-
-    return Console(stderr=True).status(text)  # (as warm_up's: stdout is the command's results)
 
 
 class _EpisodeBar:

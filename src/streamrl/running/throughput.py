@@ -149,6 +149,16 @@ def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> N
         connection.send((rate, latencies, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
+def _answer(connection, process) -> object:
+    """What ``process`` sends next, or, if it died first (killed, say for memory: -9; or crashed in
+    compiled code), one line saying so."""
+    try:
+        return connection.recv()
+    except EOFError:  # (the parent closed its copy of the child's end: a dead child ends the wait)
+        process.join()
+        return f"the process died with exit code {process.exitcode}"
+
+
 def measure(algorithm: str, env_id: str, steps: int, repeats: int,
             on_repeat: Callable[[str, int, bool], None] | None = None) -> dict[str, dict]:
     """Per kind: the steps/s of every repeat, the latencies, and the worker's peak memory.
@@ -160,11 +170,7 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int,
     compiling = context.Process(target=_compile, args=(child, algorithm, env_id), daemon=True)
     compiling.start()
     child.close()  # (the child's end lives in the child: if it dies, recv() ends instead of waiting)
-    try:
-        compile_error = parent.recv()
-    except EOFError:  # (killed, say for memory: -9)
-        compiling.join()
-        compile_error = f"the process died with exit code {compiling.exitcode}"
+    compile_error = _answer(parent, compiling)
     compiling.join()
     workers = {}
     for kind in KINDS:
@@ -182,12 +188,7 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int,
                 if on_repeat is not None:
                     on_repeat(kind, repeat, False)
                 parent.send(repeat)
-                try:
-                    answer = parent.recv()
-                except EOFError:  # (killed, say for memory, or crashed in compiled code)
-                    process = workers[kind][1]
-                    process.join()
-                    answer = f"the worker died with exit code {process.exitcode}"
+                answer = _answer(parent, workers[kind][1])
                 if on_repeat is not None:
                     on_repeat(kind, repeat, True)
                 if isinstance(answer, str):

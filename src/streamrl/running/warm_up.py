@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 from streamrl.algorithms.base import StreamAgent
+from streamrl.running.console import spinner
 
 # A warm-up longer than this compiled something (loading from Numba's cache takes under a second).
 COMPILED_SECONDS = 3.0
@@ -12,13 +15,8 @@ def warm_up(agent: StreamAgent, show: bool = True, learning: bool = True) -> flo
     """``agent.warm_up(learning)``; when ``show``, under a spinner and, after a machine's first run
     compiled the kernels, with one line saying so (on stderr: stdout is the command's results).
     Returns the seconds it took."""
-    if not show:
-        return agent.warm_up(learning)
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    with console.status("compiling the agent's kernels (on a machine's first run, ~30 s; later runs load them)"):
+    with spinner("compiling the agent's kernels (on a machine's first run, ~30 s; later runs load them)", show):
         seconds = agent.warm_up(learning)
-    if seconds > COMPILED_SECONDS:
-        console.print(f"compiled the agent's kernels in {seconds:.0f} s (once: Numba keeps them on disk)")
+    if show and seconds > COMPILED_SECONDS:
+        print(f"compiled the agent's kernels in {seconds:.0f} s (once: Numba keeps them on disk)", file=sys.stderr)
     return seconds
