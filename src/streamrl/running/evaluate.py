@@ -11,7 +11,7 @@ from streamrl.algorithms import StreamAgent
 from streamrl.algorithms.base import check_env_fits
 from streamrl.envs import domain_of, make_env
 from streamrl.envs.make import require
-from streamrl.running.console import spinner
+from streamrl.running.console import spinner, transient_bar
 from streamrl.running.files import atomic_path
 from streamrl.running.warm_up import warm_up
 
@@ -107,13 +107,10 @@ class _EpisodeBar:
     """Episodes done of those asked for, and the steps taken, refreshed a few times a second."""
 
     def __init__(self, episodes: int, env_id: str) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-        # on a terminal only: elsewhere even a transient bar leaves an empty line
-        self.progress = Progress(TextColumn(f"[bold]eval {env_id}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("episodes, {task.fields[steps]:,} steps"), TimeElapsedColumn(),
-                                 transient=True, disable=not Console().is_terminal)
+        self.progress = transient_bar(TextColumn(f"[bold]eval {env_id}"), BarColumn(), MofNCompleteColumn(),
+                                      TextColumn("episodes, {task.fields[steps]:,} steps"), TimeElapsedColumn())
         self.task = self.progress.add_task("", total=episodes, steps=0)
         self.steps = self.episodes = 0
         self.progress.start()

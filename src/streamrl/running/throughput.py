@@ -229,12 +229,13 @@ def main(argv: list[str] | None = None) -> None:
           f"(env only: {args.steps * 5}); peak memory of each worker process in MB")
     print(f"{'algorithm':<6} {'environment':<22} {'env only':>9} {'torch':>7} {'fused':>7} {'net only':>8} "
           f"{'fused/torch':>11} {'fused/env':>9} {'p50 us':>7} {'p99 us':>7} {'MB torch':>8} {'MB fused':>8}")
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-    # a live bar below the table (on a terminal only: elsewhere even a transient bar leaves an empty line)
-    with Progress(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  TimeElapsedColumn(), transient=True, disable=not Console().is_terminal) as progress:
+    from streamrl.running.console import transient_bar
+
+    # a live bar below the table
+    with transient_bar(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                       TimeElapsedColumn()) as progress:
         task = progress.add_task("", total=len(workloads) * args.repeats * len(KINDS))
         for algorithm, env_id in workloads:
             def on_repeat(kind: str, repeat: int, finished: bool) -> None:
