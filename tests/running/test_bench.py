@@ -1,5 +1,6 @@
 """``streamrl bench`` as a user runs it: the table's shape, not the machine's speed."""
 
+import os
 import re
 
 from tests.helpers import streamrl as run
@@ -60,3 +61,36 @@ def test_a_worker_that_dies_is_named_with_its_exit_code_instead_of_waited_for():
     process.start()
     child.close()
     assert _answer(parent, process) == "the process died with exit code 3"
+
+
+def test_busy_processes_spin_while_the_block_runs_and_are_gone_after():
+    """``--busy N``: N real processes take CPU time during the bench and none outlives it."""
+    import time
+
+    from streamrl.running.throughput import busy
+
+    def cpu_seconds(pid: int) -> float:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+    with busy(2) as spinners:
+        assert len(spinners) == 2 and all(p.is_alive() for p in spinners)
+        time.sleep(1.0)
+        used = [cpu_seconds(p.pid) for p in spinners]
+        time.sleep(1.0)
+        assert all(cpu_seconds(p.pid) > u for p, u in zip(spinners, used)), "a spinner took no CPU time"
+    assert all(not p.is_alive() and p.exitcode is not None for p in spinners)
+
+
+def test_bench_with_busy_processes_says_so_in_its_header():
+    result = run("bench", "--steps", "30", "--repeats", "1", "--busy", "1", "--only", "q:CartPole-v1")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("; 1 busy process sharing the machine"), lines[0]
+    assert len(lines) == 3 and lines[2].startswith("q "), result.stdout
+
+
+def test_bench_refuses_a_negative_number_of_busy_processes():
+    result = run("bench", "--busy", "-1")
+    assert result.returncode != 0 and "--busy takes a number of processes, 0 or more, not -1" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

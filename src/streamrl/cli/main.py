@@ -4,7 +4,7 @@
     streamrl eval RUN_OR_CHECKPOINT [--episodes K] [--video FILE.mp4]
     streamrl plot RUN ... [--out FILE.png]
     streamrl predict [--csv FILE --target COLUMN] [--gamma G] [--out DIR]
-    streamrl bench [--steps N] [--repeats K]
+    streamrl bench [--steps N] [--repeats K] [--only ALGO:ENV ...] [--busy N]
     streamrl report RESULTS ... [--out DIR] [--reps N]
     streamrl sweep FILE.yaml [--out RESULTS] [--workers N] [--ray ADDRESS|auto] [--dry-run]
     streamrl reproduce PRESET [--scale F] [--baseline-scale F] [--seeds N] [--out RESULTS] [sweep options]
@@ -277,7 +277,7 @@ def _bench(args: argparse.Namespace) -> int:
     from streamrl.running.throughput import main as throughput
 
     only = ["--only", *args.only] if args.only else []
-    throughput(["--steps", str(args.steps), "--repeats", str(args.repeats), *only])
+    throughput(["--steps", str(args.steps), "--repeats", str(args.repeats), "--busy", str(args.busy), *only])
     return 0
 
 
@@ -433,6 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=5)
     bench.add_argument("--only", nargs="+", metavar="ALGO:ENV",
                        help="measure only these workloads, e.g. ac:HalfCheetah-v5")
+    bench.add_argument("--busy", type=int, default=0, metavar="N",
+                       help="keep N more processes spinning on the CPU meanwhile, as other programs would")
     bench.set_defaults(run=_bench)
     report = sub.add_parser("report", help="learning curves, final returns and IQM / probability of improvement "
                             "across environments, as Markdown and PNGs")

@@ -1,6 +1,6 @@
 """Steps per second of each agent on the paper's workloads, both backends in the same run.
 
-    streamrl bench [--steps N] [--repeats K] [--only ALGO:ENV ...]
+    streamrl bench [--steps N] [--repeats K] [--only ALGO:ENV ...] [--busy N]
     (or: python -m streamrl.running.throughput)
 
 For each workload four worker processes start side by side: the environment alone (random
@@ -16,7 +16,9 @@ the per-repeat ratios, the p50 / p99 latency of one act + observe on the fused b
 worker's peak resident memory (the fused worker never imports torch; the kernels are compiled
 beforehand in a process of their own, so compiling counts in neither time nor memory). Absolute numbers depend
 on the machine and on what else it is doing; the ratios measured in the same run are the
-comparable part.
+comparable part. ``--busy N`` keeps N more processes spinning on the CPU for the whole run, as
+another program sharing the machine would (the authors' torch code lost ~80% of its Atari speed
+to one, as its threads contended with it).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import resource
 import statistics
 import time
 import warnings
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -159,6 +161,27 @@ def _answer(connection, process) -> object:
         return f"the process died with exit code {process.exitcode}"
 
 
+def _spin() -> None:
+    """Keeps one core busy (``--busy``)."""
+    while True:
+        pass
+
+
+@contextlib.contextmanager
+def busy(count: int) -> Iterator[list]:
+    """``count`` processes spinning on the CPU until the block ends; yields them."""
+    spinners = [mp.get_context("spawn").Process(target=_spin, daemon=True) for _ in range(count)]
+    try:
+        for process in spinners:
+            process.start()
+        yield spinners
+    finally:
+        for process in spinners:
+            if process.pid is not None:  # (started)
+                process.terminate()
+                process.join()
+
+
 def measure(algorithm: str, env_id: str, steps: int, repeats: int,
             on_repeat: Callable[[str, int, bool], None] | None = None) -> dict[str, dict]:
     """Per kind: the steps/s of every repeat, the latencies, and the worker's peak memory.
@@ -214,9 +237,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", nargs="+", metavar="ALGO:ENV", help="measure only these workloads")
+    parser.add_argument("--busy", type=int, default=0, metavar="N",
+                        help="keep N more processes spinning on the CPU meanwhile, as other programs would")
     args = parser.parse_args(argv)
     if args.steps <= 0 or args.repeats <= 0:
         raise ValueError("--steps and --repeats must be positive")
+    if args.busy < 0:
+        raise ValueError(f"--busy takes a number of processes, 0 or more, not {args.busy}")
     workloads = WORKLOADS
     if args.only:
         from streamrl.algorithms import ALGORITHMS
@@ -225,8 +252,9 @@ def main(argv: list[str] | None = None) -> None:
         if any(len(w) != 2 or w[0] not in ALGORITHMS for w in workloads):
             raise ValueError(f"--only takes ALGO:ENV pairs with ALGO one of {', '.join(ALGORITHMS)}, "
                              "e.g. --only ac:HalfCheetah-v5")
+    sharing = f"; {args.busy} busy process{'es' * (args.busy > 1)} sharing the machine" if args.busy else ""
     print(f"steps per second, medians over {args.repeats} interleaved repeats of {args.steps} steps "
-          f"(env only: {args.steps * 5}); peak memory of each worker process in MB")
+          f"(env only: {args.steps * 5}); peak memory of each worker process in MB{sharing}")
     print(f"{'algorithm':<6} {'environment':<22} {'env only':>9} {'torch':>7} {'fused':>7} {'net only':>8} "
           f"{'fused/torch':>11} {'fused/env':>9} {'p50 us':>7} {'p99 us':>7} {'MB torch':>8} {'MB fused':>8}")
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
@@ -234,8 +262,8 @@ def main(argv: list[str] | None = None) -> None:
     from streamrl.running.console import transient_bar
 
     # a live bar below the table
-    with transient_bar(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                       TimeElapsedColumn()) as progress:
+    with busy(args.busy), transient_bar(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(),
+                                        TextColumn("{task.description}"), TimeElapsedColumn()) as progress:
         task = progress.add_task("", total=len(workloads) * args.repeats * len(KINDS))
         for algorithm, env_id in workloads:
             def on_repeat(kind: str, repeat: int, finished: bool) -> None:
