@@ -1,0 +1,87 @@
+"""The two backends inside the agents: from the same seed (so the same initial weights), the same
+stream of 1,000 transitions gives the same actions, TD errors, weights and traces on the fused and
+the torch path, for every algorithm, both optimizers, the 128-unit MLP and the MinAtar CNN, with
+the bound active on some steps and traces cleared at episode ends (and, for Q(lambda), after
+non-greedy actions).
+
+tests/nn/test_fused_equivalence.py checks the learners alone on random gradients; this checks
+what the algorithms make of them: each step's TD error, the actions chosen from the outputs, and
+the gradients each algorithm gives its learners. Relative error is ||fused - torch|| / ||torch||
+over a whole run's TD errors, or over each whole network's weights or traces.
+"""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from streamrl.algorithms import StreamAC, StreamQ, StreamSARSA, StreamTD
+
+pytest.importorskip("torch")
+
+MLP_OBS = gym.spaces.Box(-np.inf, np.inf, (11,), np.float64)
+MINATAR_OBS = gym.spaces.Box(0, 1, (10, 10, 4), bool)
+# Q(lambda) at a fixed epsilon of 0.2: its traces clear after each non-greedy action (~15% of
+# steps), not after most of them as in the first steps of the default schedule.
+EPSILON = {"epsilon_start": 0.2, "epsilon_end": 0.2}
+CASES = {  # id: (agent class, domain, observation space, action space, options)
+    "q-mlp": (StreamQ, "mujoco", MLP_OBS, gym.spaces.Discrete(4), EPSILON),
+    "sarsa-mlp": (StreamSARSA, "mujoco", MLP_OBS, gym.spaces.Discrete(4), {}),
+    "ac-softmax-mlp": (StreamAC, "mujoco", MLP_OBS, gym.spaces.Discrete(4), {}),
+    "ac-gaussian-mlp": (StreamAC, "mujoco", MLP_OBS, gym.spaces.Box(-1, 1, (3,), np.float32), {}),
+    "td-mlp": (StreamTD, "mujoco", MLP_OBS, gym.spaces.Discrete(2), {}),
+    "q-minatar-cnn": (StreamQ, "minatar", MINATAR_OBS, gym.spaces.Discrete(3), EPSILON),
+    "ac-minatar-cnn": (StreamAC, "minatar", MINATAR_OBS, gym.spaces.Discrete(3), {}),
+}
+TRANSITIONS = 1000
+
+
+def relative_error(a: list, b: list) -> float:
+    a = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in a])
+    b = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in b])
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def observation(space: gym.spaces.Box, rng: np.random.Generator) -> np.ndarray:
+    if space.dtype == bool:
+        return rng.random(space.shape) < 0.1
+    return rng.normal(size=space.shape) * 3 + 1  # far from normalized: the agents normalize inside
+
+
+@pytest.mark.parametrize("optimizer", ["obgd", "adaptive"])
+@pytest.mark.parametrize("case", CASES)
+def test_same_stream_same_numbers_on_both_backends(case, optimizer):
+    cls, domain, obs_space, act_space, options = CASES[case]
+    agents = [cls(observation_space=obs_space, action_space=act_space, domain=domain, seed=0, optimizer=optimizer,
+                  backend=backend, **options) for backend in ("fused", "torch")]
+    fused, reference = agents
+    for name, learner in fused.learners.items():  # the same seed drew the same initial weights
+        assert relative_error(learner.parameters(), [p.detach().numpy() for p in reference.learners[name].params]) == 0
+    rng = np.random.default_rng(1)
+    obs = observation(obs_space, rng)
+    deltas, bound_active, episode_ends, traces_compared = ([], []), 0, 0, 0
+    for t in range(TRANSITIONS):
+        actions = [agent.act(obs) for agent in agents]
+        if isinstance(act_space, gym.spaces.Discrete):
+            assert actions[0] == actions[1]
+        else:
+            np.testing.assert_allclose(actions[0], actions[1], rtol=1e-4, atol=1e-6)
+        obs = observation(obs_space, rng)
+        reward, terminated, truncated = float(rng.normal()), bool(rng.random() < 0.03), bool(rng.random() < 0.01)
+        infos = [agent.observe(reward, obs, terminated, truncated) for agent in agents]
+        for sequence, info in zip(deltas, infos):
+            sequence.append(info.delta)
+        assert infos[0].bound_active == infos[1].bound_active
+        bound_active += infos[0].bound_active
+        episode_ends += terminated or truncated
+        if t % 50 == 49:  # along the way, as a trace may have just been cleared
+            for name, learner in fused.learners.items():
+                other = reference.learners[name]
+                assert relative_error(learner.parameters(), [p.detach().numpy() for p in other.params]) <= 1e-5, name
+                if any(z.any() for z in learner.traces()):
+                    assert relative_error(learner.traces(), [z.numpy() for z in other.traces()]) <= 1e-5, name
+                    traces_compared += 1
+                else:
+                    assert not any(z.numpy().any() for z in other.traces()), name
+    assert bound_active > TRANSITIONS / 10 and episode_ends > TRANSITIONS / 50  # both regimes were exercised
+    assert traces_compared >= TRANSITIONS // 50 // 2
+    assert relative_error([deltas[0]], [deltas[1]]) <= 1e-5
