@@ -2,6 +2,7 @@
 was never interrupted: the same episode log and the same final agent, byte for byte."""
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -62,3 +63,20 @@ def test_a_run_that_finished_before_its_first_checkpoint_says_so(tmp_path):
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert ("has no checkpoint to continue from: the run finished before its first one (taken at the first episode "
             "end after every --checkpoint-every steps); start it again") in result.stderr
+
+
+def test_ctrl_c_while_a_first_run_compiles_leaves_no_run_folder(tmp_path):
+    """On a machine's first run the kernels compile for ~30 s before training starts: a Ctrl-C then
+    stops the command without a run folder that holds a config.json and nothing else."""
+    cache, out = tmp_path / "numba-cache", tmp_path / "run"
+    process = subprocess.Popen([STREAMRL, "train", "q", "CartPole-v1", "--steps", "2000", "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "NUMBA_CACHE_DIR": str(cache)})
+    deadline = time.time() + 300
+    while not any(cache.rglob("*.nbi")):  # a first kernel is compiled: the warm-up is under way (~25 s more)
+        assert process.poll() is None and time.time() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130 and stderr.strip() == "streamrl: interrupted", stderr
+    assert not out.exists(), sorted(p.name for p in out.iterdir())

@@ -159,25 +159,26 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
         episodes = [Episode(*e) for e in run_state["episodes"]]
         timing = [list(t) for t in run_state["timing"]]
         wall_before = run_state["wall_time"]
-        if tensorboard:  # a missing extra is said before anything is written
-            tensorboardx()
-        if config["steps"] != steps:  # an extended run: plots and later resumes read the new length
-            write_json(out_dir / "config.json", {**config, "steps": steps})
     else:
         try:
             agent = ALGORITHMS[algorithm](env, seed=seed, **(agent_options or {}))
         except TypeError as e:  # a --set value of the wrong kind reaches the agent's arithmetic
             raise ValueError(f"bad agent option value ({e}); check the --set values") from None
-        if tensorboard:  # a missing extra is said before anything is written
-            tensorboardx()
-        start_run_folder(out_dir, {"algorithm": algorithm, "env_id": env_id, "steps": steps, "seed": seed,
-                                   "checkpoint_every": checkpoint_every, "label": label or algorithm,
-                                   "agent": agent.config()})
         episodes, timing, wall_before = [], [], 0.0
     remaining = steps - agent.num_steps
     if remaining <= 0:
         raise ValueError(f"the run in {out_dir} already has {agent.num_steps:,} of its {steps:,} steps")
-    warm_up(agent, show=progress)  # compiling is not training: it stays out of the timing and the bar
+    if tensorboard:  # a missing extra is said before anything is written
+        tensorboardx()
+    # Compiling is not training: it stays out of the timing and the bar. It comes before anything
+    # is written, so a Ctrl-C during a first run's ~30 s of compiling leaves no run folder behind.
+    warm_up(agent, show=progress)
+    if not resume:
+        start_run_folder(out_dir, {"algorithm": algorithm, "env_id": env_id, "steps": steps, "seed": seed,
+                                   "checkpoint_every": checkpoint_every, "label": label or algorithm,
+                                   "agent": agent.config()})
+    elif config["steps"] != steps:  # an extended run: plots and later resumes read the new length
+        write_json(out_dir / "config.json", {**config, "steps": steps})
     start = time.perf_counter()
     next_checkpoint = (agent.num_steps // checkpoint_every + 1) * checkpoint_every
     last_checkpoint = agent.num_steps if resume else None
