@@ -31,3 +31,11 @@ def test_non_finite_observation_stops_the_run_with_its_step_and_checkpoint(tmp_p
     assert message.startswith("non-finite observation at step 900")
     assert "the last checkpoint is at step" in message and "--resume" in message
     assert (tmp_path / "checkpoint.safetensors").exists() and not (tmp_path / "summary.json").exists()
+
+
+def test_resuming_with_fewer_steps_than_done_is_refused_and_changes_nothing(tmp_path):
+    train_run("q", "CartPole-v1", 3000, 0, tmp_path, progress=False, checkpoint_every=500, tensorboard=False)
+    config = (tmp_path / "config.json").read_bytes()
+    with pytest.raises(ValueError, match=r"already has [\d,]+ of its 1,000 steps"):
+        train_run("q", "CartPole-v1", 1000, 0, tmp_path, progress=False, resume=True, tensorboard=False)
+    assert (tmp_path / "config.json").read_bytes() == config
