@@ -35,6 +35,11 @@ def test_interrupt_then_resume_equals_the_uninterrupted_run(tmp_path, uninterrup
     assert process.returncode == 130, stderr
     assert f"resume with: streamrl train --resume {out}" in stderr
     assert not (out / "summary.json").exists() and not (out / "episodes.csv").exists()  # no result yet
+    checkpoint = (out / "checkpoint.safetensors").read_bytes()
+    again = subprocess.run([STREAMRL, *ARGS, "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and f"already holds an unfinished run; resume it with: streamrl train --resume {out}" \
+        in again.stderr, again.stderr  # the same command again does not throw the checkpoint away
+    assert (out / "checkpoint.safetensors").read_bytes() == checkpoint
 
     resumed = subprocess.run([STREAMRL, "train", "--resume", str(out), "--quiet"], capture_output=True, text=True,
                              timeout=600)

@@ -45,7 +45,7 @@ def _parse_overrides(pairs: list[str]) -> dict:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from streamrl.running.train import Interrupted, read_run_config, train_run
+    from streamrl.running.train import CHECKPOINT, Interrupted, read_run_config, train_run
 
     if args.resume:
         run = Path(args.resume)
@@ -77,6 +77,10 @@ def _train(args: argparse.Namespace) -> int:
         out = Path(args.out or f"runs/{algorithm}-{env_id.replace('/', '_')}-seed{seed}")
         if (out / "summary.json").exists() and not args.overwrite:
             raise ValueError(f"{out} already holds a finished run; pass --out DIR for a new one or --overwrite")
+        if (out / "config.json").exists() and not args.overwrite:  # a stopped run: its checkpoint is not thrown away
+            resume = f"resume it with: streamrl train --resume {out}; or " if (out / CHECKPOINT).exists() else ""
+            raise ValueError(f"{out} already holds an unfinished run; {resume}pass --out DIR for a new one or "
+                             "--overwrite to start it over")
     try:
         result = train_run(algorithm, env_id, steps, seed, out, overrides, progress=not args.quiet,
                            checkpoint_every=every, resume=bool(args.resume), tensorboard=not args.no_tensorboard,
@@ -399,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="classic: every stream-x technique off (plain SGD "
                        "on the traces, default init, no layer norm, normalization, scaling or time feature); "
                        "--set values win")
-    train.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
+    train.add_argument("--overwrite", action="store_true", help="replace the run in --out, finished or not")
     train.add_argument("--checkpoint-every", type=int, metavar="N",
                        help="checkpoint at the first episode end after every N steps (default 10,000)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
