@@ -2,6 +2,9 @@
 
 import os
 import re
+import signal
+import subprocess
+import time
 
 from tests.helpers import streamrl as run
 
@@ -65,8 +68,6 @@ def test_a_worker_that_dies_is_named_with_its_exit_code_instead_of_waited_for():
 
 def test_busy_processes_spin_while_the_block_runs_and_are_gone_after():
     """``--busy N``: N real processes take CPU time during the bench and none outlives it."""
-    import time
-
     from streamrl.running.throughput import busy
 
     def cpu_seconds(pid: int) -> float:
@@ -94,3 +95,62 @@ def test_bench_refuses_a_negative_number_of_busy_processes():
     result = run("bench", "--busy", "-1")
     assert result.returncode != 0 and "--busy takes a number of processes, 0 or more, not -1" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:  # (it ended meanwhile)
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def bench_under_way() -> tuple[subprocess.Popen, set[int]]:
+    """A real bench with one spinner, once its spinner and its four workers run (in a session of its
+    own, as a terminal's job is) and their start is over (see throughput._start_deaf_to_ctrl_c)."""
+    from tests.helpers import STREAMRL
+
+    process = subprocess.Popen([STREAMRL, "bench", "--steps", "2000", "--repeats", "50", "--busy", "1", "--only",
+                                "q:CartPole-v1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    deadline = time.time() + 300
+    while len(children := children_of(process.pid)) < 5:
+        assert process.poll() is None and time.time() < deadline, process.communicate()
+        time.sleep(0.1)
+    time.sleep(1.0)
+    return process, children
+
+
+def gone_soon(pids: set[int]) -> bool:
+    deadline = time.time() + 60
+    while any(alive(pid) for pid in pids) and time.time() < deadline:
+        time.sleep(0.1)
+    return not any(alive(pid) for pid in pids)
+
+
+def test_ctrl_c_stops_the_bench_in_one_line_and_its_processes_with_it():
+    process, children = bench_under_way()
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and stderr.strip() == "streamrl: interrupted", stderr  # no child's traceback
+    assert gone_soon(children)
+
+
+def test_a_killed_bench_leaves_no_spinner_behind():
+    """SIGTERM ends the bench with no cleanup: its spinner notices by itself, its workers by their pipes."""
+    process, children = bench_under_way()
+    process.terminate()
+    process.communicate(timeout=120)
+    assert gone_soon(children), [pid for pid in children if alive(pid)]

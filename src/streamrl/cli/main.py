@@ -23,6 +23,7 @@ from pathlib import Path
 
 from streamrl.algorithms import ALGORITHMS
 from streamrl.algorithms.techniques import PRESETS as TECHNIQUE_PRESETS
+from streamrl.running.throughput import BUSY_HELP
 
 
 def _parse_value(text: str):
@@ -437,8 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=5)
     bench.add_argument("--only", nargs="+", metavar="ALGO:ENV",
                        help="measure only these workloads, e.g. ac:HalfCheetah-v5")
-    bench.add_argument("--busy", type=int, default=0, metavar="N",
-                       help="keep N more processes spinning on the CPU meanwhile, as other programs would")
+    bench.add_argument("--busy", type=int, default=0, metavar="N", help=BUSY_HELP)
     bench.set_defaults(run=_bench)
     report = sub.add_parser("report", help="learning curves, final returns and IQM / probability of improvement "
                             "across environments, as Markdown and PNGs")

@@ -17,8 +17,10 @@ worker's peak resident memory (the fused worker never imports torch; the kernels
 beforehand in a process of their own, so compiling counts in neither time nor memory). Absolute numbers depend
 on the machine and on what else it is doing; the ratios measured in the same run are the
 comparable part. ``--busy N`` keeps N more processes spinning on the CPU for the whole run, as
-another program sharing the machine would (the authors' torch code lost ~80% of its Atari speed
-to one, as its threads contended with it).
+other programs sharing the machine would.
+
+A Ctrl-C stops the bench in one line (its child processes ignore it and end when the bench
+does), and the spinners end with the bench even when it is killed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import multiprocessing as mp
+import os
 import resource
+import signal
 import statistics
 import time
 import warnings
@@ -161,19 +165,42 @@ def _answer(connection, process) -> object:
         return f"the process died with exit code {process.exitcode}"
 
 
-def _spin() -> None:
-    """Keeps one core busy (``--busy``)."""
-    while True:
-        pass
+BUSY_HELP = "keep N more processes spinning on the CPU meanwhile, as other programs would"
+
+
+def _start_deaf_to_ctrl_c(process: mp.process.BaseProcess) -> None:
+    """Starts ``process`` ignoring SIGINT from its first instruction: a terminal's Ctrl-C reaches the
+    whole process group, and a child's KeyboardInterrupt (even one still importing) prints its own
+    traceback; the bench stops its children itself. An ignored signal stays ignored across exec
+    (and Python then installs no KeyboardInterrupt handler). The main thread blocks SIGINT
+    meanwhile, so a Ctrl-C it receives in these milliseconds waits (Linux queues a blocked signal
+    even when it is ignored) and reaches it once its handler is back; one that lands on another
+    thread (NumPy's BLAS threads block nothing) is lost, and a second Ctrl-C stops the bench."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        process.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _spin(bench: int) -> None:
+    """Keeps one core busy (``--busy``) while the process ``bench`` lives: a killed bench runs no
+    cleanup, so the spinner checks about every millisecond that it is still the bench's child."""
+    while os.getppid() == bench:
+        for _ in range(100_000):
+            pass
 
 
 @contextlib.contextmanager
-def busy(count: int) -> Iterator[list]:
+def busy(count: int) -> Iterator[list[mp.process.BaseProcess]]:
     """``count`` processes spinning on the CPU until the block ends; yields them."""
-    spinners = [mp.get_context("spawn").Process(target=_spin, daemon=True) for _ in range(count)]
+    spinners = [mp.get_context("spawn").Process(target=_spin, args=(os.getpid(),), daemon=True)
+                for _ in range(count)]
     try:
         for process in spinners:
-            process.start()
+            _start_deaf_to_ctrl_c(process)
         yield spinners
     finally:
         for process in spinners:
@@ -191,7 +218,7 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int,
         on_repeat("compile", 0, False)
     parent, child = context.Pipe()
     compiling = context.Process(target=_compile, args=(child, algorithm, env_id), daemon=True)
-    compiling.start()
+    _start_deaf_to_ctrl_c(compiling)
     child.close()  # (the child's end lives in the child: if it dies, recv() ends instead of waiting)
     compile_error = _answer(parent, compiling)
     compiling.join()
@@ -199,7 +226,7 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int,
     for kind in KINDS:
         parent, child = context.Pipe()
         process = context.Process(target=_worker, args=(child, kind, algorithm, env_id, steps), daemon=True)
-        process.start()
+        _start_deaf_to_ctrl_c(process)
         child.close()
         workers[kind] = (parent, process)
     results = {kind: {"rates": [], "latencies": [], "peak_mb": 0.0} for kind in KINDS}
@@ -237,8 +264,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", nargs="+", metavar="ALGO:ENV", help="measure only these workloads")
-    parser.add_argument("--busy", type=int, default=0, metavar="N",
-                        help="keep N more processes spinning on the CPU meanwhile, as other programs would")
+    parser.add_argument("--busy", type=int, default=0, metavar="N", help=BUSY_HELP)
     args = parser.parse_args(argv)
     if args.steps <= 0 or args.repeats <= 0:
         raise ValueError("--steps and --repeats must be positive")
@@ -252,7 +278,9 @@ def main(argv: list[str] | None = None) -> None:
         if any(len(w) != 2 or w[0] not in ALGORITHMS for w in workloads):
             raise ValueError(f"--only takes ALGO:ENV pairs with ALGO one of {', '.join(ALGORITHMS)}, "
                              "e.g. --only ac:HalfCheetah-v5")
-    sharing = f"; {args.busy} busy process{'es' * (args.busy > 1)} sharing the machine" if args.busy else ""
+    sharing = ""
+    if args.busy:
+        sharing = f"; {args.busy} busy {'process' if args.busy == 1 else 'processes'} sharing the machine"
     print(f"steps per second, medians over {args.repeats} interleaved repeats of {args.steps} steps "
           f"(env only: {args.steps * 5}); peak memory of each worker process in MB{sharing}")
     print(f"{'algorithm':<6} {'environment':<22} {'env only':>9} {'torch':>7} {'fused':>7} {'net only':>8} "
