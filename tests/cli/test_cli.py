@@ -62,6 +62,15 @@ def test_refuses_to_overwrite_a_finished_run(tmp_path):
     assert again.returncode == 2 and "already holds a finished run" in again.stderr
 
 
+def test_refuses_an_out_that_is_a_file(tmp_path):
+    out = tmp_path / "notes.txt"
+    out.write_text("mine")
+    result = run("train", "--steps", "100", "--out", str(out), "--quiet")
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"streamrl: error: {out} is a file, not a run folder; give --out a folder (made if missing)"), result.stderr
+    assert out.read_text() == "mine"
+
+
 def test_help_lists_the_subcommands():
     result = run("--help")
     assert result.returncode == 0 and "train" in result.stdout and "bench" in result.stdout
