@@ -62,10 +62,11 @@ def test_refuses_to_overwrite_a_finished_run(tmp_path):
     assert again.returncode == 2 and "already holds a finished run" in again.stderr
 
 
-def test_refuses_an_out_that_is_a_file(tmp_path):
+@pytest.mark.parametrize("algorithm", ["q", "dqn"])  # stream-x and a Stable-Baselines3 baseline
+def test_refuses_an_out_that_is_a_file(tmp_path, algorithm):
     out = tmp_path / "notes.txt"
     out.write_text("mine")
-    result = run("train", "--steps", "100", "--out", str(out), "--quiet")
+    result = run("train", algorithm, "--steps", "100", "--out", str(out), "--quiet")
     assert result.returncode == 2 and result.stderr.strip() == (
         f"streamrl: error: {out} is a file, not a run folder; give --out a folder (made if missing)"), result.stderr
     assert out.read_text() == "mine"

@@ -67,7 +67,7 @@ def test_a_run_that_finished_before_its_first_checkpoint_says_so(tmp_path):
     result = subprocess.run([STREAMRL, "train", "--resume", str(out), "--steps", "600"], capture_output=True, text=True)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert ("has no checkpoint to continue from: the run finished before its first one (taken at the first episode "
-            "end after every --checkpoint-every steps); start it again") in result.stderr
+            "end after every --checkpoint-every steps); start it again with --overwrite") in result.stderr
 
 
 def test_ctrl_c_while_a_first_run_compiles_leaves_no_run_folder(tmp_path):

@@ -76,6 +76,8 @@ def _train(args: argparse.Namespace) -> int:
         steps, every = pick("steps", 30_000), pick("checkpoint_every", 10_000)
         overrides = _train_options(algorithm, args.preset, {**config.get("agent", {}), **_parse_overrides(args.set)})
         out = Path(args.out or f"runs/{algorithm}-{env_id.replace('/', '_')}-seed{seed}")
+        if out.exists() and not out.is_dir():  # (said before any work, not after the kernels compile)
+            raise ValueError(f"{out} is a file, not a run folder; give --out a folder (made if missing)")
         if (out / "summary.json").exists() and not args.overwrite:
             raise ValueError(f"{out} already holds a finished run; pass --out DIR for a new one or --overwrite")
         if (out / "config.json").exists() and not args.overwrite:  # a stopped run: its checkpoint is not thrown away
@@ -89,7 +91,7 @@ def _train(args: argparse.Namespace) -> int:
     except Interrupted as stop:
         if stop.checkpoint_step is None:
             print(f"streamrl: interrupted at step {stop.step:,} before the first checkpoint; nothing to resume "
-                  f"(run the command again to start over)", file=sys.stderr)
+                  f"(to start over, run the command again with --overwrite)", file=sys.stderr)
         else:
             print(f"streamrl: interrupted at step {stop.step:,}; checkpoint at step {stop.checkpoint_step:,}: "
                   f"resume with: streamrl train --resume {out}", file=sys.stderr)

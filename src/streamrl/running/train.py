@@ -149,7 +149,8 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
         if not (out_dir / CHECKPOINT).is_file():
             how = "finished" if (out_dir / "summary.json").is_file() else "stopped"
             raise ValueError(f"{out_dir} has no checkpoint to continue from: the run {how} before its first one (taken "
-                             f"at the first episode end after every --checkpoint-every steps); start it again")
+                             f"at the first episode end after every --checkpoint-every steps); start it again with "
+                             f"--overwrite")
         config = read_run_config(out_dir)
         check_run_agent(out_dir / CHECKPOINT, config)
         run_state = read_run_state(out_dir / CHECKPOINT)
@@ -164,8 +165,6 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
             agent = ALGORITHMS[algorithm](env, seed=seed, **(agent_options or {}))
         except TypeError as e:  # a --set value of the wrong kind reaches the agent's arithmetic
             raise ValueError(f"bad agent option value ({e}); check the --set values") from None
-        if out_dir.exists() and not out_dir.is_dir():  # (said before the warm-up, not after it)
-            raise ValueError(f"{out_dir} is a file, not a run folder; give --out a folder (made if missing)")
         episodes, timing, wall_before = [], [], 0.0
     remaining = steps - agent.num_steps
     if remaining <= 0:
