@@ -1,5 +1,6 @@
 """``streamrl bench`` as a user runs it: the table's shape, not the machine's speed."""
 
+import contextlib
 import os
 import re
 import signal
@@ -118,8 +119,9 @@ def alive(pid: int) -> bool:
 
 
 def bench_under_way() -> tuple[subprocess.Popen, set[int]]:
-    """A real bench with one spinner, once its spinner and its four workers run (in a session of its
-    own, as a terminal's job is) and their start is over (see throughput._start_deaf_to_ctrl_c)."""
+    """A real bench with one spinner (in a session of its own, as a terminal's job is), once five
+    children run (the spinner, multiprocessing's resource tracker, the compile process or workers)
+    and their start is over (see throughput._start_deaf_to_ctrl_c)."""
     from tests.helpers import STREAMRL
 
     process = subprocess.Popen([STREAMRL, "bench", "--steps", "2000", "--repeats", "50", "--busy", "1", "--only",
@@ -127,7 +129,9 @@ def bench_under_way() -> tuple[subprocess.Popen, set[int]]:
                                start_new_session=True)
     deadline = time.time() + 300
     while len(children := children_of(process.pid)) < 5:
-        assert process.poll() is None and time.time() < deadline, process.communicate()
+        if process.poll() is not None or time.time() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise AssertionError(f"the bench did not get under way: {process.communicate()}")
         time.sleep(0.1)
     time.sleep(1.0)
     return process, children
@@ -142,15 +146,27 @@ def gone_soon(pids: set[int]) -> bool:
 
 def test_ctrl_c_stops_the_bench_in_one_line_and_its_processes_with_it():
     process, children = bench_under_way()
-    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130 and stderr.strip() == "streamrl: interrupted", stderr  # no child's traceback
-    assert gone_soon(children)
+    try:
+        started = time.time()
+        os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 130 and stderr.strip() == "streamrl: interrupted", stderr  # no child's traceback
+        assert gone_soon(children)
+        assert time.time() - started < 20  # the workers are stopped, not waited for through their repeats
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # (a failed check leaves no CPU-bound process behind)
+            os.killpg(process.pid, signal.SIGKILL)
 
 
-def test_a_killed_bench_leaves_no_spinner_behind():
-    """SIGTERM ends the bench with no cleanup: its spinner notices by itself, its workers by their pipes."""
+def test_a_killed_bench_leaves_no_process_behind_and_nothing_said():
+    """SIGTERM ends the bench with no cleanup: its spinner notices by itself, its workers by their
+    pipes, and they end without a traceback."""
     process, children = bench_under_way()
-    process.terminate()
-    process.communicate(timeout=120)
-    assert gone_soon(children), [pid for pid in children if alive(pid)]
+    try:
+        process.terminate()
+        _, stderr = process.communicate(timeout=120)  # (the children hold stderr too: this waits for them)
+        assert gone_soon(children), [pid for pid in children if alive(pid)]
+        assert "Traceback" not in stderr, stderr
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)

@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import multiprocessing as mp
 import os
-import resource
 import signal
 import statistics
 import time
@@ -133,26 +132,32 @@ def _compile(connection, algorithm: str, env_id: str) -> None:
     try:
         ALGORITHMS[algorithm](make_env(env_id, seed=0), seed=0, backend="fused").warm_up()
     except Exception as e:
-        connection.send(f"{type(e).__name__}: {str(e).splitlines()[0]}" if str(e).strip() else type(e).__name__)
-        return
-    connection.send(None)
+        answer = f"{type(e).__name__}: {str(e).splitlines()[0]}" if str(e).strip() else type(e).__name__
+    else:
+        answer = None
+    with contextlib.suppress(BrokenPipeError):  # (the bench is gone: nobody to tell)
+        connection.send(answer)
 
 
 def _worker(connection, kind: str, algorithm: str, env_id: str, steps: int) -> None:
-    """Runs one repeat per request (a seed), answers (steps/s, latencies, peak RSS in MB so far)."""
+    """Runs one repeat per request (a seed), answers (steps/s, latencies, peak RSS in MB so far).
+    Ends quietly when the bench is gone (killed: its end of the pipe closed)."""
+    import resource  # (POSIX only: imported where used, so the CLI that imports this module runs anywhere)
+
     _quiet_engines(env_id)
-    while (seed := connection.recv()) is not None:
-        try:
-            if kind == "env":
-                rate, latencies = env_only_run(env_id, steps * 5, seed)
-            elif kind == "network":
-                rate, latencies = network_only_run(algorithm, env_id, steps, seed)
-            else:
-                rate, latencies = agent_run(algorithm, env_id, steps, seed, kind)
-        except Exception as e:  # e.g. an unknown env id: the parent says it in one line
-            connection.send(str(e).splitlines()[0] if str(e) else type(e).__name__)
-            return
-        connection.send((rate, latencies, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    with contextlib.suppress(EOFError, BrokenPipeError):
+        while (seed := connection.recv()) is not None:
+            try:
+                if kind == "env":
+                    rate, latencies = env_only_run(env_id, steps * 5, seed)
+                elif kind == "network":
+                    rate, latencies = network_only_run(algorithm, env_id, steps, seed)
+                else:
+                    rate, latencies = agent_run(algorithm, env_id, steps, seed, kind)
+            except Exception as e:  # e.g. an unknown env id: the parent says it in one line
+                connection.send(str(e).splitlines()[0] if str(e) else type(e).__name__)
+                return
+            connection.send((rate, latencies, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
 def _answer(connection, process) -> object:
@@ -172,17 +177,13 @@ def _start_deaf_to_ctrl_c(process: mp.process.BaseProcess) -> None:
     """Starts ``process`` ignoring SIGINT from its first instruction: a terminal's Ctrl-C reaches the
     whole process group, and a child's KeyboardInterrupt (even one still importing) prints its own
     traceback; the bench stops its children itself. An ignored signal stays ignored across exec
-    (and Python then installs no KeyboardInterrupt handler). The main thread blocks SIGINT
-    meanwhile, so a Ctrl-C it receives in these milliseconds waits (Linux queues a blocked signal
-    even when it is ignored) and reaches it once its handler is back; one that lands on another
-    thread (NumPy's BLAS threads block nothing) is lost, and a second Ctrl-C stops the bench."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    (and Python then installs no KeyboardInterrupt handler). A Ctrl-C in the few milliseconds of a
+    start is lost with it: a second one stops the bench."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         process.start()
     finally:
         signal.signal(signal.SIGINT, previous)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _spin(bench: int) -> None:
@@ -250,6 +251,10 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int,
             if compile_error is not None:  # (after one repeat: a bad workload made a worker fail, in its own words)
                 raise ValueError(f"bench {algorithm} on {env_id}: compiling the kernels beforehand failed "
                                  f"({compile_error}), so the fused worker's memory would count compiling")
+    except BaseException:  # a Ctrl-C, or a worker's error: the others stop now, not after their repeat
+        for _, process in workers.values():
+            process.terminate()
+        raise
     finally:
         for parent, process in workers.values():
             if process.is_alive():
