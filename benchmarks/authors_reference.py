@@ -13,7 +13,9 @@ changed since they were written is bridged here, at run time:
 - MinAtar and ALE register their environment ids on request.
 - GrayScaleObservation is now GrayscaleObservation; FrameStack(env, 4) is now
   FrameStackObservation(env, stack_size=4), which stacks into the space's declared dtype (uint8
-  for Atari frames): the space is declared float64, as the normalized frames it stacks are.
+  for Atari frames): the space is declared float64, as the normalized frames it stacks are. It
+  gives an array where the old one gave LazyFrames, so the Atari script's sample_action() takes
+  its ndarray branch (one more tensor conversion a step, against a step of ~5 ms).
 
 The clock runs from the agent's first sample_action() to the env.close() that follows the
 script's step loop: environment and network construction, the seeded reset and saving the
@@ -92,7 +94,8 @@ def run_once(scripts: str, workload: str, steps: int) -> None:
     close = gym.Wrapper.close
 
     def close_after_the_loop(self):
-        marks.setdefault("end", time.perf_counter())
+        if "start" in marks:  # (a close before the first action is not the loop's end)
+            marks.setdefault("end", time.perf_counter())
         return close(self)
 
     agent_class.sample_action, gym.Wrapper.close = first_sample_action, close_after_the_loop
@@ -101,6 +104,9 @@ def run_once(scripts: str, workload: str, steps: int) -> None:
         main_block = [node for node in ast.parse(f.read(), path).body if isinstance(node, ast.If)][-1]
     sys.argv = [path, "--env_name", env_id, "--seed", "0", "--total_steps", str(steps)]
     exec(compile(ast.Module(body=main_block.body, type_ignores=[]), path, "exec"), vars(module))
+    if "end" not in marks:
+        raise RuntimeError(f"{name}.py acted {'' if 'start' in marks else 'never '}but closed no env after its loop: "
+                           "this harness times from the first action to that close()")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(steps / (marks["end"] - marks["start"]), peak_mb)
 
@@ -115,6 +121,8 @@ def main() -> None:
     parser.add_argument("--run-once", metavar="WORKLOAD", help=argparse.SUPPRESS)  # (a repeat's own process)
     args = parser.parse_args()
     scripts = os.path.abspath(args.scripts)
+    if (args.steps is not None and args.steps <= 0) or args.repeats <= 0:
+        sys.exit("--steps and --repeats must be positive")
     if args.run_once:
         run_once(scripts, args.run_once, args.steps)
         return
@@ -131,6 +139,8 @@ def main() -> None:
         for _ in range(args.repeats):
             result = subprocess.run([sys.executable, __file__, scripts, "--run-once", workload, "--steps", str(steps)],
                                     capture_output=True, text=True)
+            if result.returncode < 0:
+                sys.exit(f"{workload}: the script's process was killed by signal {-result.returncode}")
             if result.returncode != 0:
                 lines = result.stderr.strip().splitlines() or ["no message"]
                 sys.exit(f"{workload}: the script failed: {lines[-1]}")
