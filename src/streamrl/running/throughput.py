@@ -19,8 +19,8 @@ on the machine and on what else it is doing; the ratios measured in the same run
 comparable part. ``--busy N`` keeps N more processes spinning on the CPU for the whole run, as
 other programs sharing the machine would.
 
-A Ctrl-C stops the bench in one line (its child processes ignore it and end when the bench
-does), and the spinners end with the bench even when it is killed.
+A Ctrl-C stops the bench in one line (its child processes ignore it: the bench stops them), and
+the spinners end with the bench even when it is killed.
 """
 
 from __future__ import annotations
