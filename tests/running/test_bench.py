@@ -67,12 +67,19 @@ def test_a_worker_that_dies_is_named_with_its_exit_code_instead_of_waited_for():
     assert _answer(parent, process) == "the process died with exit code 3"
 
 
+def stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name: state, parent, ..., utime, stime, ...
+    (raises OSError once the process is gone)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 def test_busy_processes_spin_while_the_block_runs_and_are_gone_after():
     """``--busy N``: N real processes take CPU time during the bench and none outlives it."""
     from streamrl.running.throughput import busy
 
     def cpu_seconds(pid: int) -> float:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        fields = stat_fields(pid)
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
     with busy(2) as spinners:
@@ -103,17 +110,17 @@ def children_of(pid: int) -> set[int]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                parent = int(stat_fields(int(entry))[1])
             except OSError:  # (it ended meanwhile)
                 continue
-            if int(fields[1]) == pid:
+            if parent == pid:
                 found.add(int(entry))
     return found
 
 
 def alive(pid: int) -> bool:
     try:
-        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+        return stat_fields(pid)[0] != "Z"  # (a zombie has ended)
     except OSError:
         return False
 
