@@ -2,8 +2,11 @@
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from typing import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -37,6 +40,23 @@ STREAMRL = shutil.which("streamrl") or "streamrl"
 def streamrl(*args, cwd=None) -> subprocess.CompletedProcess:
     """Run the installed ``streamrl`` entry point, as a user does."""
     return subprocess.run([STREAMRL, *map(str, args)], capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+def ctrl_c_as_from_a_terminal() -> None:
+    """``preexec_fn`` of a process a test sends SIGINT: one started in the background by a
+    non-interactive shell (as 'nohup pytest &' does) ignores SIGINT, and its children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def wait_until(condition: Callable[[], bool], process: subprocess.Popen, timeout: float = 300) -> None:
+    """Waits until ``condition()`` holds while ``process`` runs; if it ends first or ``timeout``
+    seconds pass, kills it and fails with what it printed."""
+    deadline = time.time() + timeout
+    while not condition():
+        if process.poll() is not None or time.time() > deadline:
+            process.kill()
+            raise AssertionError(f"waited in vain; the process printed: {process.communicate()}")
+        time.sleep(0.05)
 
 
 def streamrl_after(prelude: str, *args, cwd=None) -> subprocess.CompletedProcess:

@@ -5,11 +5,10 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
-from tests.helpers import STREAMRL
+from tests.helpers import STREAMRL, ctrl_c_as_from_a_terminal, wait_until
 ARGS = ["train", "q", "CartPole-v1", "--steps", "150000", "--seed", "1", "--checkpoint-every", "2000", "--quiet"]
 
 
@@ -25,11 +24,8 @@ def uninterrupted(tmp_path_factory):
 def test_interrupt_then_resume_equals_the_uninterrupted_run(tmp_path, uninterrupted, sig):
     out = tmp_path / "run"
     process = subprocess.Popen([STREAMRL, *ARGS, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    deadline = time.time() + 300
-    while not (out / "checkpoint.safetensors").exists():  # interrupt once training is under way
-        assert process.poll() is None and time.time() < deadline, process.communicate()
-        time.sleep(0.05)
+                               text=True, preexec_fn=ctrl_c_as_from_a_terminal)
+    wait_until(lambda: (out / "checkpoint.safetensors").exists(), process)  # interrupt once training is under way
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130, stderr
@@ -76,11 +72,8 @@ def test_ctrl_c_while_a_first_run_compiles_leaves_no_run_folder(tmp_path):
     cache, out = tmp_path / "numba-cache", tmp_path / "run"
     process = subprocess.Popen([STREAMRL, "train", "q", "CartPole-v1", "--steps", "2000", "--out", str(out)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "NUMBA_CACHE_DIR": str(cache)})
-    deadline = time.time() + 300
-    while not any(cache.rglob("*.nbi")):  # a first kernel is compiled: the warm-up is under way (~25 s more)
-        assert process.poll() is None and time.time() < deadline, process.communicate()
-        time.sleep(0.05)
+                               env={**os.environ, "NUMBA_CACHE_DIR": str(cache)}, preexec_fn=ctrl_c_as_from_a_terminal)
+    wait_until(lambda: any(cache.rglob("*.nbi")), process)  # a first kernel is compiled: the warm-up is under way
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130 and stderr.strip() == "streamrl: interrupted", stderr

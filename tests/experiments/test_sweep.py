@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import STREAMRL, streamrl
+from tests.helpers import STREAMRL, ctrl_c_as_from_a_terminal, streamrl, wait_until
 
 SPEC = """\
 algorithms: [q, ac]
@@ -165,11 +165,8 @@ def start_sweep_and_wait_for_a_checkpoint(tmp_path, where=("--workers", "1"), en
     # 'nohup pytest &' does) ignores SIGINT, and its children inherit that, Ctrl-C tests included
     sweep = subprocess.Popen([STREAMRL, "sweep", str(spec), "--out", str(results), *where, "--quiet"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.time() + 300
-    while not (run / "checkpoint.safetensors").exists():  # act once training is under way
-        assert sweep.poll() is None and time.time() < deadline, sweep.communicate()
-        time.sleep(0.05)
+                             preexec_fn=ctrl_c_as_from_a_terminal)
+    wait_until(lambda: (run / "checkpoint.safetensors").exists(), sweep)  # act once training is under way
     return sweep, spec, run
 
 

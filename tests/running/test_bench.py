@@ -129,19 +129,14 @@ def bench_under_way() -> tuple[subprocess.Popen, set[int]]:
     """A real bench with one spinner (in a session of its own, as a terminal's job is), once five
     children run (the spinner, multiprocessing's resource tracker, the compile process or workers)
     and their start is over (see throughput._start_deaf_to_ctrl_c)."""
-    from tests.helpers import STREAMRL
+    from tests.helpers import STREAMRL, ctrl_c_as_from_a_terminal, wait_until
 
     process = subprocess.Popen([STREAMRL, "bench", "--steps", "2000", "--repeats", "50", "--busy", "1", "--only",
                                 "q:CartPole-v1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
-    deadline = time.time() + 300
-    while len(children := children_of(process.pid)) < 5:
-        if process.poll() is not None or time.time() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            raise AssertionError(f"the bench did not get under way: {process.communicate()}")
-        time.sleep(0.1)
+                               start_new_session=True, preexec_fn=ctrl_c_as_from_a_terminal)
+    wait_until(lambda: len(children_of(process.pid)) >= 5, process)  # (a killed bench's children end by themselves)
     time.sleep(1.0)
-    return process, children
+    return process, children_of(process.pid)
 
 
 def gone_soon(pids: set[int]) -> bool:
