@@ -23,7 +23,7 @@ from pathlib import Path
 
 from streamrl.algorithms import ALGORITHMS
 from streamrl.algorithms.techniques import PRESETS as TECHNIQUE_PRESETS
-from streamrl.running.throughput import BUSY_HELP
+from streamrl.running import throughput
 
 
 def _parse_value(text: str):
@@ -281,10 +281,7 @@ def _is_number(text: str) -> bool:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from streamrl.running.throughput import main as throughput
-
-    only = ["--only", *args.only] if args.only else []
-    throughput(["--steps", str(args.steps), "--repeats", str(args.repeats), "--busy", str(args.busy), *only])
+    throughput.run(args)
     return 0
 
 
@@ -436,11 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", default="prediction", help="output folder (default ./prediction)")
     predict.set_defaults(run=_predict)
     bench = sub.add_parser("bench", help="steps per second of each agent, medians over repeats")
-    bench.add_argument("--steps", type=int, default=2000)
-    bench.add_argument("--repeats", type=int, default=5)
-    bench.add_argument("--only", nargs="+", metavar="ALGO:ENV",
-                       help="measure only these workloads, e.g. ac:HalfCheetah-v5")
-    bench.add_argument("--busy", type=int, default=0, metavar="N", help=BUSY_HELP)
+    throughput.add_arguments(bench)
     bench.set_defaults(run=_bench)
     report = sub.add_parser("report", help="learning curves, final returns and IQM / probability of improvement "
                             "across environments, as Markdown and PNGs")

@@ -170,9 +170,6 @@ def _answer(connection, process) -> object:
         return f"the process died with exit code {process.exitcode}"
 
 
-BUSY_HELP = "keep N more processes spinning on the CPU meanwhile, as other programs would"
-
-
 def _start_deaf_to_ctrl_c(process: mp.process.BaseProcess) -> None:
     """Starts ``process`` ignoring SIGINT from its first instruction: a terminal's Ctrl-C reaches the
     whole process group, and a child's KeyboardInterrupt (even one still importing) prints its own
@@ -184,6 +181,17 @@ def _start_deaf_to_ctrl_c(process: mp.process.BaseProcess) -> None:
         process.start()
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _start_child(target: Callable, *args: object) -> tuple:
+    """A child process running ``target(connection, *args)`` in a clean interpreter (so its peak
+    memory is its own), and the bench's end of the connection."""
+    context = mp.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=target, args=(child, *args), daemon=True)
+    _start_deaf_to_ctrl_c(process)
+    child.close()  # (the child's end lives in the child: if it dies, recv() ends instead of waiting)
+    return parent, process
 
 
 def _spin(bench: int) -> None:
@@ -214,22 +222,12 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int,
             on_repeat: Callable[[str, int, bool], None] | None = None) -> dict[str, dict]:
     """Per kind: the steps/s of every repeat, the latencies, and the worker's peak memory.
     ``on_repeat(kind, repeat, finished)`` is told when each repeat starts and ends."""
-    context = mp.get_context("spawn")  # a clean interpreter each: peak memory is the worker's own
     if on_repeat is not None:
         on_repeat("compile", 0, False)
-    parent, child = context.Pipe()
-    compiling = context.Process(target=_compile, args=(child, algorithm, env_id), daemon=True)
-    _start_deaf_to_ctrl_c(compiling)
-    child.close()  # (the child's end lives in the child: if it dies, recv() ends instead of waiting)
+    parent, compiling = _start_child(_compile, algorithm, env_id)
     compile_error = _answer(parent, compiling)
     compiling.join()
-    workers = {}
-    for kind in KINDS:
-        parent, child = context.Pipe()
-        process = context.Process(target=_worker, args=(child, kind, algorithm, env_id, steps), daemon=True)
-        _start_deaf_to_ctrl_c(process)
-        child.close()
-        workers[kind] = (parent, process)
+    workers = {kind: _start_child(_worker, kind, algorithm, env_id, steps) for kind in KINDS}
     results = {kind: {"rates": [], "latencies": [], "peak_mb": 0.0} for kind in KINDS}
     try:
         for repeat in range(repeats):
@@ -264,13 +262,24 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int,
     return results
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The bench's options, for ``streamrl bench`` and for this module run as a script."""
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--only", nargs="+", metavar="ALGO:ENV", help="measure only these workloads")
-    parser.add_argument("--busy", type=int, default=0, metavar="N", help=BUSY_HELP)
-    args = parser.parse_args(argv)
+    parser.add_argument("--only", nargs="+", metavar="ALGO:ENV",
+                        help="measure only these workloads, e.g. ac:HalfCheetah-v5")
+    parser.add_argument("--busy", type=int, default=0, metavar="N",
+                        help="keep N more processes spinning on the CPU meanwhile, as other programs would")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> None:
+    """The bench, with the options of :func:`add_arguments`: prints the table row by row."""
     if args.steps <= 0 or args.repeats <= 0:
         raise ValueError("--steps and --repeats must be positive")
     if args.busy < 0:
