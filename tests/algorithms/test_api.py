@@ -166,6 +166,11 @@ def compiled():
     return {(m.__name__, name): len(f.overloads) for m in (fused, policies, normalization)
             for name, f in vars(m).items() if hasattr(f, "overloads")}
 
+def assert_nothing_compiled_since_warm_up():
+    grown = {k: (after_warm_up[k], v) for k, v in compiled().items() if v != after_warm_up[k]}
+    assert not grown, grown
+    print("ok")
+
 warnings.simplefilter("ignore")
 algorithm, env_id, learning = sys.argv[1:]
 agent = ALGORITHMS[algorithm](make_env(env_id, seed=0), seed=0)
@@ -176,9 +181,7 @@ if learning != "learning":  # eval's path: predictions only
     obs, _ = agent.env.reset(seed=1)
     for t in range(50):
         obs = agent.env.step(agent.predict(obs, deterministic=t % 2 == 0, episode_start=t == 0)[0])[0]
-    grown = {k: (after_warm_up[k], v) for k, v in compiled().items() if v != after_warm_up[k]}
-    assert not grown, grown
-    print("ok")
+    assert_nothing_compiled_since_warm_up()
     sys.exit()
 agent.learn(300)
 agent.predict(agent._env_obs, deterministic=False)
@@ -188,9 +191,7 @@ agent.act(obs) if agent.needs_action else None
 agent.observe(1.0, obs, False, False)
 for learner in agent.learners.values():
     learner.state_dict()  # (makes the pending step)
-grown = {k: (after_warm_up[k], v) for k, v in compiled().items() if v != after_warm_up[k]}
-assert not grown, grown
-print("ok")
+assert_nothing_compiled_since_warm_up()
 """
 
 
