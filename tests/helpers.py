@@ -16,7 +16,40 @@ from streamrl.envs import PreprocessingConfig
 
 # Learning-side stages off, so the tests can follow the algorithm's own arithmetic.
 PLAIN = PreprocessingConfig(normalize_observation=False, scale_reward=False, time_limit=None)
-OBS_SPACE = gym.spaces.Box(-5.0, 5.0, (3,), np.float64)
+# 20 inputs: sparse init zeroes ceil(0.9 * 20) = 18 of each first-layer unit's weights and draws 2, so
+# the networks' outputs depend on the state from the first step (with 3 inputs every first-layer
+# weight is zero and every state gets the same outputs).
+OBS_SPACE = gym.spaces.Box(-5.0, 5.0, (20,), np.float64)
+
+
+def set_output_bias(learner, values) -> None:
+    """Sets the output layer's biases (zero after sparse init), so that a network's outputs are far
+    from zero and, with distinct values, distinct across outputs from the first step."""
+    if hasattr(learner, "module"):  # the torch backend
+        with torch.no_grad():
+            list(learner.module.parameters())[-1].copy_(torch.as_tensor(values, dtype=torch.float32))
+    else:  # the fused backend: a view of its flat weights
+        learner.parameters()[-1][...] = values
+
+
+def weights(learner) -> list[np.ndarray]:
+    """A learner's parameters in the torch module's order (weight, bias per layer), as float64 copies."""
+    if hasattr(learner, "module"):
+        return [p.detach().numpy().astype(np.float64) for p in learner.module.parameters()]
+    return [p.astype(np.float64) for p in learner.parameters()]
+
+
+def mlp_outputs(learner, x) -> np.ndarray:
+    """The paper's MLP worked out by hand in float64 from the learner's weights: every hidden layer is
+    Linear, then layer norm over its units (no gain or bias, eps 1e-5), then LeakyReLU(0.01)."""
+    layers = list(zip(weights(learner)[0::2], weights(learner)[1::2]))
+    h = np.asarray(x, dtype=np.float64).ravel()
+    for w, b in layers[:-1]:
+        a = w @ h + b
+        n = (a - a.mean()) / np.sqrt(a.var() + 1e-5)
+        h = np.where(n > 0, n, 0.01 * n)
+    w, b = layers[-1]
+    return w @ h + b
 
 
 def output_grads(module: torch.nn.Module, state: np.ndarray, f) -> list[torch.Tensor]:

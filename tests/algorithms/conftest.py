@@ -5,4 +5,4 @@ import pytest
 @pytest.fixture
 def observations():
     rng = np.random.default_rng(123)
-    return [rng.normal(size=3) for _ in range(200)]
+    return [rng.normal(size=20) for _ in range(200)]

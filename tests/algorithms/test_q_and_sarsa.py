@@ -1,4 +1,5 @@
-"""Stream Q(lambda) trace clearing and Stream SARSA(lambda) bootstrapping, step by step."""
+"""Stream Q(lambda) and SARSA(lambda) traces, step by step: cleared after a non-greedy action (Q)
+and at an episode end, kept otherwise. (Their TD targets: test_td_targets.py.)"""
 
 import gymnasium as gym
 import numpy as np
@@ -6,14 +7,16 @@ import pytest
 import torch
 
 from streamrl import StreamQ, StreamSARSA
-from tests.helpers import OBS_SPACE, PLAIN, assert_update, output_grads, params
+from tests.helpers import OBS_SPACE, PLAIN, assert_update, output_grads, params, set_output_bias
 
 GAMMA_LAMBDA = 0.99 * 0.8
 
 
 def q_agent(seed, cls=StreamQ, epsilon=0.0):
-    return cls(observation_space=OBS_SPACE, action_space=gym.spaces.Discrete(4), preprocessing=PLAIN, seed=seed,
-               epsilon_start=epsilon, epsilon_end=epsilon, backend="torch")  # autograd gives the expectations
+    agent = cls(observation_space=OBS_SPACE, action_space=gym.spaces.Discrete(4), preprocessing=PLAIN, seed=seed,
+                epsilon_start=epsilon, epsilon_end=epsilon, backend="torch")  # autograd gives the expectations
+    set_output_bias(agent.q, [0.9, -0.6, 0.3, 1.5])  # action values far apart from the first step
+    return agent
 
 
 def first_greedy_step(agent, observations):
@@ -69,23 +72,6 @@ def test_q_clears_traces_at_episode_end_and_does_not_bootstrap(observations):
     info = agent.observe(2.0, observations[1], True, False)
     assert abs(info.delta - (2.0 - q_sa)) < 1e-6
     assert all((z == 0).all() for z in agent.q.traces())
-
-
-def test_sarsa_bootstraps_on_the_action_it_then_takes(observations):
-    for seed in range(50):
-        agent = q_agent(seed, StreamSARSA, epsilon=1.0)
-        a0 = agent.act(observations[0])
-        q_sa = agent.q_sa
-        s1 = torch.as_tensor(observations[1], dtype=torch.float32)[None]
-        q1 = agent.q.module(s1)[0].detach().numpy()  # before the update
-        info = agent.observe(1.0, observations[1], False, False)
-        a1 = agent.act(observations[1])
-        if a1 != int(np.argmax(q1)):  # distinguishes SARSA from Q-learning
-            break
-    else:
-        pytest.fail("no seed gave a non-greedy next action")
-    assert abs(info.delta - (1.0 + 0.99 * q1[a1] - q_sa)) < 1e-5
-    assert a0 in range(4)
 
 
 def test_sarsa_keeps_traces_after_nongreedy_actions(observations):

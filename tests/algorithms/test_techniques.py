@@ -55,7 +55,8 @@ def test_bound_off_agent_update_is_plain_sgd_on_the_trace():
     agent = StreamTD(seed=0, preprocessing=PLAIN, overshoot_bound=False, lr=0.01, gamma=0.9, backend="torch",
                      observation_space=OBS_SPACE)
     module = agent.v.module
-    s0, s1 = np.array([1.0, -2.0, 0.5]), np.array([0.2, 0.1, -0.3])
+    rng = np.random.default_rng(0)
+    s0, s1 = rng.normal(size=20), rng.normal(size=20)
     agent.reset(s0)
     before, grad = params(module), output_grads(module, s0, lambda out: out[0])
     with torch.no_grad():
@@ -90,7 +91,7 @@ def test_preprocessing_switches_on_a_real_env():
 
 def test_reward_scaling_switch():
     scaled, raw = (StreamQ(seed=0, scale_reward=s, **SPACES) for s in (None, False))
-    x = np.zeros(3)
+    x = np.zeros(20)
     # one return sample: its variance is taken as 1, so r / sqrt(1 + 1e-8)
     assert scaled.preprocessor.step(x, 2.5, False, False)[1] == pytest.approx(2.5 / np.sqrt(1 + 1e-8), rel=1e-15)
     assert raw.preprocessor.step(x, 2.5, False, False)[1] == 2.5 and raw.preprocessor.reward_scaler is None
