@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -30,7 +29,13 @@ def test_the_scalar_log_does_not_import_torch(tmp_path):
     assert read(tmp_path, "x") == [(1, 1.0)]
 
 
-def test_episodes_and_windows_read_back_and_a_resumed_log_drops_what_came_after_its_step(tmp_path):
+def test_episodes_and_windows_read_back_and_a_resumed_log_drops_what_came_after_its_step(tmp_path, monkeypatch):
+    import time
+
+    # Both logs are made within one second (event files are named by the second): the resumed
+    # log's file must not replace the first one.
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now)
     log = ScalarLog(tmp_path, window=3)
     for step, ret in ((10, 1.5), (20, 2.5), (30, 3.5)):
         log.episode(Episode(step, ret, 10))
@@ -43,12 +48,12 @@ def test_episodes_and_windows_read_back_and_a_resumed_log_drops_what_came_after_
     assert read(tmp_path, "step_size/mean") == [(3, 1.0)]
     assert read(tmp_path, "step_size/bound_active_fraction") == [(3, pytest.approx(1 / 3))]
     assert read(tmp_path, "overshoot/count") == [(3, 1.0)]
-    time.sleep(1.1)  # a new event file (their names hold the second)
     resumed = ScalarLog(tmp_path, window=3, purge_step=15)  # resumed from a checkpoint at step 14
     resumed.episode(Episode(25, 9.0, 11))
     resumed.close()
     resumed.close()  # a second close does nothing
     assert read(tmp_path, "episode/return") == [(10, 1.5), (25, 9.0)]
+    assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 2
 
 
 def test_episodes_alone_reach_the_disk_every_flush_interval(tmp_path, monkeypatch):

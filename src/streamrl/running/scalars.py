@@ -53,7 +53,11 @@ class ScalarLog:
 
         self._Event, self._Summary = Event, Summary
         Path(log_dir).mkdir(parents=True, exist_ok=True)
-        self.writer = EventsWriter(str(Path(log_dir) / "events"))
+        # The file's name holds the second it was made in, and a same-named file is overwritten: a
+        # run resumed within that second would erase the first file. The nanoseconds keep the names
+        # apart and in the order TensorBoard must read them (a resume's purge applies to the files
+        # before it).
+        self.writer = EventsWriter(str(Path(log_dir) / "events"), filename_suffix=f".{time.time_ns():019d}")
         if purge_step is not None:
             # a resumed run: TensorBoard drops what the interrupted one logged from this step on
             self.writer.write_event(Event(wall_time=time.time(), step=purge_step,
