@@ -215,9 +215,15 @@ def test_load_checks_the_algorithm_and_the_format(tmp_path):
     with pytest.raises(ValueError, match="holds a StreamQ agent, not a StreamAC"):
         StreamAC.load(path)
     bogus = tmp_path / "bogus.safetensors"
-    bogus.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
-    with pytest.raises(Exception, match="header|metadata|not a streamrl agent file|Error"):
+    bogus.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")  # a valid, empty safetensors file
+    with pytest.raises(ValueError, match=r"bogus.safetensors is not a streamrl agent file \(no streamrl-agent "
+                                         r"metadata\)"):
         StreamAgent.load(bogus)
+    truncated = tmp_path / "truncated.safetensors"
+    truncated.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ValueError, match=r"truncated.safetensors is not a readable agent file \(.+\); it may be "
+                                         "truncated or corrupted"):
+        StreamAgent.load(truncated)
     other = tmp_path / "other.safetensors"
     from safetensors.numpy import save_file
     save_file({"x": np.zeros(2)}, str(other), metadata={"format": "something-else"})  # not ours

@@ -68,13 +68,21 @@ def test_a_run_that_finished_before_its_first_checkpoint_says_so(tmp_path):
 
 def test_ctrl_c_while_a_first_run_compiles_leaves_no_run_folder(tmp_path):
     """On a machine's first run the kernels compile for ~30 s before training starts: a Ctrl-C then
-    stops the command without a run folder that holds a config.json and nothing else."""
+    stops the command without a run folder that holds a config.json and nothing else. The process
+    is stopped (SIGSTOP) as soon as a first kernel is in the empty cache, so the check and the
+    signal both land in the warm-up however fast the machine compiles."""
     cache, out = tmp_path / "numba-cache", tmp_path / "run"
     process = subprocess.Popen([STREAMRL, "train", "q", "CartPole-v1", "--steps", "2000", "--out", str(out)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "NUMBA_CACHE_DIR": str(cache)}, preexec_fn=ctrl_c_as_from_a_terminal)
-    wait_until(lambda: any(cache.rglob("*.nbi")), process)  # a first kernel is compiled: the warm-up is under way
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=300)
+    try:
+        wait_until(lambda: any(cache.rglob("*.nbi")), process)  # a first kernel is compiled: the warm-up is under way
+        process.send_signal(signal.SIGSTOP)
+        assert not (out / "config.json").exists(), "the run's config was written before the kernels were compiled"
+        process.send_signal(signal.SIGINT)  # pending until the process runs again
+        process.send_signal(signal.SIGCONT)
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        process.kill()
     assert process.returncode == 130 and stderr.strip() == "streamrl: interrupted", stderr
     assert not out.exists(), sorted(p.name for p in out.iterdir())
