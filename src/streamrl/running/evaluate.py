@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from streamrl.algorithms.base import check_env_fits
 from streamrl.envs import domain_of, make_env
 from streamrl.envs.make import require
 from streamrl.running.console import spinner, transient_bar
-from streamrl.running.files import atomic_path
+from streamrl.running.files import WriteError, atomic_path
 from streamrl.running.warm_up import warm_up
 
 VIDEO_FPS = {"classic": 50, "mujoco": 50, "dmc": 50, "minatar": 15, "atari": 30}
@@ -57,23 +59,39 @@ def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, vide
         if max_episode_steps <= 0:
             raise ValueError(f"--max-episode-steps must be positive, got {max_episode_steps}")
         options["max_episode_steps"] = max_episode_steps
-    if video is not None:
-        imageio = require("imageio.v2", "video", "video")  # said before the episodes run, not after
-        prepare_offscreen_rendering(env_id)
+    if video is None:
+        return _episodes(agent, env_id, episodes, seed, options, progress, None)
+    imageio = require("imageio.v2", "video", "video")  # said before the episodes run, not after
+    prepare_offscreen_rendering(env_id)
+    # Each frame goes to the encoder as it comes, so memory stays flat however long the episodes;
+    # until the end the video is a temporary file, removed on any error.
+    with atomic_path(video) as tmp, _Encoder(imageio, tmp, video, VIDEO_FPS[domain_of(env_id)]) as writer:
+        returns, frames = _episodes(agent, env_id, episodes, seed, options, progress, writer)
+        with spinner(f"writing {video} ({frames:,} frames)", progress):
+            writer.close()  # the encoder's last frames
+    return returns, frames
+
+
+def _episodes(agent: StreamAgent, env_id: str, episodes: int, seed: int, options: dict, progress: bool,
+              writer: _Encoder | None) -> tuple[list[float], int]:
+    """The episodes of :func:`evaluate`; each frame to ``writer`` when given. Returns the returns
+    and the number of frames."""
     env = make_env(env_id, seed=seed, **options)
-    frames: list[np.ndarray] = []
+    frames = 0
     returns: list[float] = []
     bar = None
     try:
         check_env_fits(env, f"the {type(agent).__name__} agent", None, agent.observation_space, agent.action_space)
         obs, _ = env.reset(seed=seed)
         start = True
-        if video is not None:
+        if writer is not None:
             try:
-                frames.append(_frame(env))
+                frame = _frame(env)
             except Exception as e:  # no OpenGL for MuJoCo, typically
                 raise OSError(f"{env_id} cannot render offscreen here ({type(e).__name__}: {e}); for MuJoCo install "
                               "OSMesa (apt-get install libosmesa6) or set MUJOCO_GL=egl") from None
+            writer.append_data(frame)
+            frames += 1
         if progress:  # (after every check that can fail; compiling is not evaluating, so before the bar)
             warm_up(agent, learning=False)
             bar = _EpisodeBar(episodes, env_id)
@@ -81,8 +99,9 @@ def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, vide
             action, _ = agent.predict(obs, deterministic=True, episode_start=start)
             obs, _, terminated, truncated, info = env.step(action)
             start = False
-            if video is not None:
-                frames.append(_frame(env))
+            if writer is not None:
+                writer.append_data(_frame(env))
+                frames += 1
             if terminated or truncated:
                 if "episode" in info:  # a real episode end (Atari: game over, not a lost life)
                     returns.append(float(np.asarray(info["episode"]["r"]).item()))
@@ -94,13 +113,45 @@ def evaluate(agent: StreamAgent, env_id: str, episodes: int, seed: int = 0, vide
         env.close()
         if bar is not None:
             bar.close()
-    if video is not None:
-        with spinner(f"writing {video} ({len(frames):,} frames)", progress), atomic_path(video) as tmp:
-            with imageio.get_writer(tmp, format="FFMPEG", fps=VIDEO_FPS[domain_of(env_id)], codec="libx264",
-                                    macro_block_size=1) as writer:
-                for frame in frames:
-                    writer.append_data(frame)
-    return returns, len(frames)
+    return returns, frames
+
+
+class _Encoder:
+    """imageio's ffmpeg writer of a video, whose failure is one line naming the video. ffmpeg
+    says why it stopped on stderr; imageio reports a broken pipe over many lines; a full disk, the
+    usual cause, shows in the free space left."""
+
+    def __init__(self, imageio, tmp: str, video: Path, fps: int) -> None:
+        self.writer = imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1)
+        self.video = video
+
+    def append_data(self, frame: np.ndarray) -> None:
+        try:
+            self.writer.append_data(frame)
+        except OSError:
+            raise self._failed() from None
+
+    def close(self) -> None:
+        try:
+            self.writer.close()
+        except OSError:
+            raise self._failed() from None
+
+    def _failed(self) -> WriteError:
+        folder = os.statvfs(os.path.dirname(os.path.abspath(self.video)))
+        if folder.f_bavail * folder.f_frsize < 2**20:  # (the partial video is still there)
+            return WriteError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.video))
+        return WriteError(errno.EPIPE, "the ffmpeg encoder stopped; its messages above say why", str(self.video))
+
+    def __enter__(self) -> "_Encoder":
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:  # (the error that stopped the episodes is the one to tell)
+            with contextlib.suppress(Exception):
+                self.writer.close()
 
 
 class _EpisodeBar:
