@@ -483,6 +483,9 @@ class StreamAgent(ABC):
         """Write weights, traces, optimizer and normalizer state, RNG state, counters and config
         to one safetensors file (atomically: a temporary file, then a rename). ``extra_metadata``
         (strings) travels in the same file, e.g. a training run's own state."""
+        import re
+
+        from safetensors import SafetensorError
         from safetensors.numpy import save_file
 
         from streamrl import __version__
@@ -503,7 +506,16 @@ class StreamAgent(ABC):
         with atomic_path(path) as tmp:
             # one metadata entry: safetensors stores several in hash order, and the same state should
             # give the same bytes
-            save_file(tensors, tmp, metadata={"streamrl": json.dumps(metadata, sort_keys=True)})
+            try:
+                save_file(tensors, tmp, metadata={"streamrl": json.dumps(metadata, sort_keys=True)})
+            except SafetensorError as e:
+                # an I/O error ("... No space left on device (os error 28)"): raised as the OSError it
+                # is, which atomic_path then names with the path given
+                code = re.search(r"os error (\d+)|code: (\d+)", str(e))
+                if code is None:
+                    raise
+                number = int(code[1] or code[2])
+                raise OSError(number, os.strerror(number)) from None
 
     @classmethod
     def load(cls, path: str | os.PathLike, env: gym.Env | None = None, network: Any = None, *,

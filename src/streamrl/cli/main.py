@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -46,10 +47,17 @@ def _parse_overrides(pairs: list[str]) -> dict:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from streamrl.running.train import CHECKPOINT, Interrupted, read_run_config, train_run
+    with contextlib.ExitStack() as owner:  # the run folder's lock, from before its files are checked to the run's end
+        return _train_owning(args, owner)
+
+
+def _train_owning(args: argparse.Namespace, owner: contextlib.ExitStack) -> int:
+    from streamrl.running.train import CHECKPOINT, Interrupted, read_run_config, run_lock, train_run
 
     if args.resume:
         run = Path(args.resume)
+        read_run_config(run)  # (a folder that holds no run is said before a lock file is made in it)
+        owner.enter_context(run_lock(run))
         config = read_run_config(run)
         if args.steps is not None and args.steps < config["steps"]:
             raise ValueError(f"--steps {args.steps} is below the run's {config['steps']} steps")
@@ -78,6 +86,8 @@ def _train(args: argparse.Namespace) -> int:
         out = Path(args.out or f"runs/{algorithm}-{env_id.replace('/', '_')}-seed{seed}")
         if out.exists() and not out.is_dir():  # (said before any work, not after the kernels compile)
             raise ValueError(f"{out} is a file, not a run folder; give --out a folder (made if missing)")
+        # Owned before its files are looked at: a second run there stops now, not after compiling.
+        owner.enter_context(run_lock(out))
         if (out / "summary.json").exists() and not args.overwrite:
             raise ValueError(f"{out} already holds a finished run; pass --out DIR for a new one or --overwrite")
         if (out / "config.json").exists() and not args.overwrite:  # a stopped run: its checkpoint is not thrown away

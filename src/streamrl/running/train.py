@@ -12,10 +12,14 @@ keeping the previous checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import json
+import os
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,13 +30,14 @@ from streamrl.algorithms import ALGORITHMS, Episode, StreamAgent
 from streamrl.algorithms.base import read_metadata
 from streamrl.envs import make_env
 from streamrl.envs.random_state import get_random_state, set_random_state
-from streamrl.running.files import atomic_path
+from streamrl.running.files import WriteError, atomic_path, remove_temporaries
 from streamrl.running.scalars import ScalarLog, tensorboardx
 from streamrl.running.warm_up import warm_up
 
 RUN_FILES = ("config.json", "episodes.csv", "timing.csv", "summary.json", "agent.safetensors",
              "learning_curve.png", "checkpoint.safetensors")
 CHECKPOINT = "checkpoint.safetensors"
+LOCK = ".run.lock"  # held by the process that trains the run (see run_lock)
 GRACE_STEPS = 20_000
 PROGRESS_SECONDS = 2.0
 
@@ -65,6 +70,8 @@ def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
 
 
 RUN_CONFIG_KEYS = ("algorithm", "env_id", "steps", "seed")
+RUN_CONFIG_TYPES = {"algorithm": str, "env_id": str, "steps": int, "seed": int, "checkpoint_every": int, "label": str,
+                    "agent": dict}
 
 
 def read_run_config(run_dir: Path) -> dict[str, Any]:
@@ -79,7 +86,71 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
     missing = [key for key in RUN_CONFIG_KEYS if not isinstance(config, dict) or key not in config]
     if missing:
         raise ValueError(f"{path} is corrupted (no {missing[0]!r}); train the run again")
+    for key, kind in RUN_CONFIG_TYPES.items():  # a hand-edited "steps": "60000" would fail deep in the run
+        value = config.get(key)
+        if key in config and (not isinstance(value, kind) or isinstance(value, bool)
+                              or (key in ("steps", "checkpoint_every") and value <= 0)):
+            what = {int: "an integer", str: "a string", dict: "a table of agent options"}[kind]
+            what = "a positive integer" if key in ("steps", "checkpoint_every") else what
+            raise ValueError(f"{path} is corrupted ({key!r} must be {what}, got {value!r}); put the value back "
+                             "or train the run again")
     return config
+
+
+_held: dict[str, int] = {}  # run folders this process owns -> depth (train_run inside the CLI's own lock)
+
+
+@contextlib.contextmanager
+def run_lock(out_dir: Path) -> Iterator[None]:
+    """Own the run folder ``out_dir`` for the block: an exclusive flock of ``out_dir/.run.lock``,
+    which the kernel drops when the process dies, so a killed run's lock file blocks nobody. The
+    file holds the owner's PID for a second process's message, and goes at the end; folders the
+    lock had to make go too if nothing else was written in them. Reentrant within a process."""
+    import fcntl
+
+    key = os.path.realpath(out_dir)
+    if key in _held:
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
+    made = [p for p in (out_dir, *out_dir.parents) if not p.exists()]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / LOCK
+    try:
+        while True:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as e:
+                raise WriteError(e.errno, e.strerror, str(path)) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = os.read(fd, 32).decode(errors="replace").strip()
+                os.close(fd)
+                who, stop = (f"process {owner}", f" (kill {owner})") if owner.isdigit() else ("another process", "")
+                raise ValueError(f"{out_dir} is in use: {who} is training a run there (it holds {path}); wait for "
+                                 f"it to end or stop it{stop}") from None
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    break  # (else the owner removed the file as we opened it: lock the file now there)
+            os.close(fd)
+        with contextlib.suppress(OSError):  # the PID only serves the message: a full disk does not stop the run
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        _held[key] = 1
+        try:
+            yield
+        finally:
+            del _held[key]
+            path.unlink(missing_ok=True)  # while still locked: a waiting process then sees the file gone
+            os.close(fd)
+    finally:
+        for folder in made:  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def check_run_agent(path: Path, config: dict[str, Any]) -> None:
@@ -130,7 +201,45 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
 
     ``label`` names the run's group in reports (default: the algorithm). ``progress_file``, when
     given, is rewritten atomically about every ``PROGRESS_SECONDS`` with the step count, for a
-    sweep that watches many runs."""
+    sweep that watches many runs.
+
+    The run owns ``out_dir`` throughout (:func:`run_lock`): a second run there is refused. A
+    write that fails (a full disk, say) stops the run with an :class:`OSError` naming the file and
+    the checkpoint kept; summary.json, the mark of a finished run, is written last."""
+    with run_lock(out_dir):
+        # Temporary files of writes killed in an earlier run here: no one else writes these names now.
+        names = [*RUN_FILES, *([progress_file.name] if progress_file is not None
+                               and Path(progress_file).parent.resolve() == out_dir.resolve() else [])]
+        remove_temporaries(out_dir, names)
+        try:
+            return _train_run(algorithm, env_id, steps, seed, out_dir, agent_options, progress, checkpoint_every,
+                              resume, tensorboard, label, progress_file)
+        except WriteError as e:
+            raise write_failed(e, out_dir) from None
+
+
+def write_failed(error: WriteError, out_dir: Path) -> OSError:
+    """A write of a run that failed: the file and why, what is kept and how to go on, in one line."""
+    fix = ("free space" if error.errno in (errno.ENOSPC, errno.EDQUOT)
+           else f"make {out_dir} writable" if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else "fix that")
+    try:  # the checkpoint on disk, as a resume would find it
+        step = json.loads(read_metadata(out_dir / CHECKPOINT)["counters"])["num_steps"]
+    except (ValueError, KeyError, TypeError):
+        step = None
+    if isinstance(step, int):
+        then = (f"the last checkpoint, at step {step:,}, is kept: {fix} and resume with streamrl train --resume "
+                f"{out_dir}")
+    else:
+        then = f"the run has no checkpoint to resume from: {fix} and start it again (with --overwrite)"
+    failed = OSError(f"{error}; {then}")
+    failed.errno = error.errno
+    return failed
+
+
+def _train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path, agent_options: dict[str, Any] | None,
+               progress: bool, checkpoint_every: int, resume: bool, tensorboard: bool, label: str | None,
+               progress_file: Path | None) -> RunResult:
+    """:func:`train_run` in its owned folder."""
     from streamrl.baselines import BASELINES
 
     if algorithm in BASELINES:  # Stable-Baselines3: the same files, no checkpoint (they cannot resume)
@@ -167,7 +276,8 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
             raise ValueError(f"bad agent option value ({e}); check the --set values") from None
         episodes, timing, wall_before = [], [], 0.0
     remaining = steps - agent.num_steps
-    if remaining <= 0:
+    # (none left on resume: the checkpoint is at the last step and the results were not all written)
+    if remaining < 0 or remaining == 0 and not resume:
         raise ValueError(f"the run in {out_dir} already has {agent.num_steps:,} of its {steps:,} steps")
     if tensorboard:  # a missing extra is said before anything is written
         tensorboardx()
@@ -179,6 +289,7 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
                                    "checkpoint_every": checkpoint_every, "label": label or algorithm,
                                    "agent": agent.config()})
     elif config["steps"] != steps:  # an extended run: plots and later resumes read the new length
+        (out_dir / "summary.json").unlink(missing_ok=True)  # and it is not finished before its new end
         write_json(out_dir / "config.json", {**config, "steps": steps})
     start = time.perf_counter()
     next_checkpoint = (agent.num_steps // checkpoint_every + 1) * checkpoint_every
@@ -221,7 +332,8 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
             return None
 
         try:
-            agent.learn(remaining, callback=on_step)
+            if remaining:
+                agent.learn(remaining, callback=on_step)
         except KeyboardInterrupt:  # a second signal: stop now, keep the previous checkpoint
             raise Interrupted(agent.num_steps, last_checkpoint) from None
         except ValueError as e:  # e.g. the env produced NaN: name it, and where the run can restart
@@ -247,7 +359,9 @@ def start_run_folder(out_dir: Path, config: dict[str, Any]) -> None:
     from streamrl import __version__
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in RUN_FILES:  # a rerun with --overwrite must not leave the old results beside the new
+    # a rerun with --overwrite must not leave the old results beside the new; summary.json first, so
+    # that a folder is never marked finished without its files
+    for name in sorted(RUN_FILES, key=lambda name: name != "summary.json"):
         (out_dir / name).unlink(missing_ok=True)
     if (out_dir / "tensorboard").is_dir():
         import shutil
@@ -258,20 +372,21 @@ def start_run_folder(out_dir: Path, config: dict[str, Any]) -> None:
 
 def write_results(out_dir: Path, episodes: list[Episode], timing: list[list[Any]], steps: int, wall: float,
                   title: str) -> None:
-    """The end of a finished run: episodes.csv, timing.csv, summary.json and the learning curve."""
+    """The end of a finished run: episodes.csv, timing.csv, the learning curve and summary.json."""
     write_csv(out_dir / "episodes.csv", ["end_step", "return", "length"],
               [[e.end_step, f"{e.episode_return:.6g}", e.length] for e in episodes])
     write_csv(out_dir / "timing.csv", ["end_step", "wall_time"], timing)
     returns = [e.episode_return for e in episodes]
+    if returns:
+        from streamrl.running.plots import learning_curve
+
+        learning_curve(episodes, out_dir / "learning_curve.png", title)
+    # last: summary.json says the run is finished (to 'streamrl train', sweeps and reports)
     write_json(out_dir / "summary.json", {
         "steps": steps, "episodes": len(episodes), "wall_time_s": round(wall, 3),
         "steps_per_second": round(steps / wall, 1),
         "mean_return_last_10": float(np.mean(returns[-10:])) if returns else None,
         "best_return": max(returns) if returns else None})
-    if returns:
-        from streamrl.running.plots import learning_curve
-
-        learning_curve(episodes, out_dir / "learning_curve.png", title)
 
 
 class ProgressFile:
