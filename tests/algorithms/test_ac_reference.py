@@ -1,5 +1,5 @@
 """Stream AC(lambda) with its whole MuJoCo pipeline, step for step against a second implementation
-written here from STREAM_X.md alone, in the shape of the authors' code: Gymnasium wrappers for the
+written here from the method's description (docs/method.md) alone, in the shape of the authors' code: Gymnasium wrappers for the
 pipeline, torch autograd for the gradients, ObGD as a loop over parameter tensors.
 
 Both start from the same weights and draw the same standard-normal noise (the reference from a

@@ -31,7 +31,7 @@ def test_same_seed_same_numbers(cls):
 @pytest.mark.parametrize("cls, env_id", [(StreamQ, "CartPole-v1"), (StreamSARSA, "CartPole-v1"),
                                          (StreamAC, "Pendulum-v1"), (StreamTD, "CartPole-v1")])
 def test_save_load_round_trip(tmp_path, cls, env_id):
-    agent = cls(make_env(env_id, seed=0), seed=0, optimizer="adaptive")
+    agent = cls(make_env(env_id, seed=0), seed=0, step_rule="adaptive")
     agent.learn(300)
     path = tmp_path / "agent.safetensors"
     agent.save(path)
@@ -110,7 +110,7 @@ def test_warm_up_changes_nothing_of_the_agent_or_its_env(cls, env_id, backend, w
         env = make_env(env_id, seed=2)
         env.observation_space.seed(5), env.action_space.seed(6)  # (else seeded from the OS at first use)
         policy = RobotPolicy()
-        agent = cls(env, seed=2, optimizer="adaptive", backend=backend, **({"policy": policy} if cls is StreamTD else {}))
+        agent = cls(env, seed=2, step_rule="adaptive", backend=backend, **({"policy": policy} if cls is StreamTD else {}))
         episodes = agent.learn(150)  # mid-episode: the warm-up must leave the episode as it is
         obs = agent._env_obs
         if when == "between act and observe":
@@ -160,10 +160,12 @@ import numpy as np
 from streamrl import make_env
 from streamrl.algorithms import ALGORITHMS
 from streamrl.envs import normalization
-from streamrl.nn import fused, policies
+from streamrl.algorithms import policies
+from streamrl.networks import fused_kernels
+from streamrl.steprules import obgd
 
 def compiled():
-    return {(m.__name__, name): len(f.overloads) for m in (fused, policies, normalization)
+    return {(m.__name__, name): len(f.overloads) for m in (fused_kernels, obgd, policies, normalization)
             for name, f in vars(m).items() if hasattr(f, "overloads")}
 
 def assert_nothing_compiled_since_warm_up():
@@ -403,7 +405,7 @@ def test_load_checks_the_format_version(tmp_path):
     rewrite_metadata(path, newer, format_version=7, streamrl_version="9.0")
     this = re.escape(streamrl.__version__)
     with pytest.raises(ValueError, match="is agent file format 7 \\(written by streamrl 9.0\\), newer than this "
-                                         f"streamrl {this} reads \\(format 1\\); upgrade streamrl"):
+                                         f"streamrl {this} reads \\(format 2\\); upgrade streamrl"):
         StreamAgent.load(newer)
     for version in (0, "1", None):
         bad = tmp_path / "bad.safetensors"
@@ -458,6 +460,6 @@ def test_discrete_actions_come_as_the_spaces_own_scalars_from_its_start(tmp_path
 
 
 def test_an_agent_file_from_before_the_discrete_start_was_saved_loads_with_gymnasiums_defaults():
-    from streamrl.algorithms.base import _space_from_json
+    from streamrl.algorithms.agent_file import space_from_json
 
-    assert _space_from_json({"type": "Discrete", "n": 4}) == gym.spaces.Discrete(4)
+    assert space_from_json({"type": "Discrete", "n": 4}) == gym.spaces.Discrete(4)

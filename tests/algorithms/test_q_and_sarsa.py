@@ -23,7 +23,7 @@ def first_greedy_step(agent, observations):
     agent.act(observations[0])
     assert agent.nongreedy is False
     agent.observe(1.0, observations[1], False, False)
-    return [z.clone() for z in agent.q.traces()]
+    return [torch.from_numpy(z.copy()) for z in agent.q.traces()]
 
 
 def exploring_step(seed, observations, want_nongreedy):
@@ -62,7 +62,7 @@ def test_q_keeps_traces_when_the_random_action_is_the_greedy_one(observations):
     g2 = output_grads(agent.q.module, s1, lambda out: out[a1])
     agent.observe(0.5, observations[2], False, False)
     for z, expected in zip(agent.q.traces(), [GAMMA_LAMBDA * z + g for z, g in zip(z1, g2)]):
-        torch.testing.assert_close(z, expected, rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(torch.from_numpy(z.copy()), expected, rtol=1e-5, atol=1e-7)
 
 
 def test_q_clears_traces_at_episode_end_and_does_not_bootstrap(observations):

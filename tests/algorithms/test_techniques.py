@@ -8,8 +8,6 @@ import torch
 from streamrl.algorithms import StreamAC, StreamAgent, StreamQ, StreamTD
 from streamrl.algorithms.techniques import PRESETS, TECHNIQUES
 from streamrl.envs import make_env
-from streamrl.nn.fused_learner import FusedLearner
-from streamrl.nn.torch_learner import TorchLearner
 from tests.helpers import OBS_SPACE, PLAIN, output_grads, params
 
 SPACES = dict(observation_space=OBS_SPACE, action_space=gym.spaces.Discrete(2))
@@ -25,29 +23,28 @@ def test_every_switch_is_saved_and_rebuilt_by_load(tmp_path):
     agent.save(tmp_path / "a.safetensors")
     loaded = StreamAgent.load(tmp_path / "a.safetensors")
     assert loaded.techniques() == switches and loaded.preprocessing == agent.preprocessing
-    assert isinstance(loaded.q, TorchLearner) and loaded.q.optimizer.overshoot_bound is False
+    assert loaded.q.backend == "fused" and loaded.q.rule.overshoot_bound is False
     x = np.linspace(-1, 1, 4)
     np.testing.assert_array_equal(loaded.predict(x)[0], agent.predict(x)[0])
 
 
 def test_auto_backend_falls_back_to_torch_only_for_what_the_fused_kernels_lack():
-    assert isinstance(StreamQ(seed=0, **SPACES).q, FusedLearner)
-    assert isinstance(StreamQ(seed=0, overshoot_bound=False, **SPACES).q, TorchLearner)
+    assert StreamQ(seed=0, **SPACES).q.backend == "fused"
+    assert StreamQ(seed=0, overshoot_bound=False, **SPACES).q.backend == "fused"  # (the step rule's switch)
     no_norm = StreamQ(seed=0, layer_norm=False, **SPACES)
-    assert isinstance(no_norm.q, TorchLearner) and "LayerNorm" not in repr(no_norm.q.module)
+    assert no_norm.q.backend == "torch" and "LayerNorm" not in repr(no_norm.q.module)
     # default init runs fused, from the same numbers as on torch
     fused, reference = (StreamQ(seed=5, sparse_init=False, backend=b, **SPACES) for b in ("auto", "torch"))
-    assert isinstance(fused.q, FusedLearner)
-    for a, b in zip(fused.q.parameters(), reference.q.params):
-        np.testing.assert_array_equal(a, b.detach().numpy())
+    assert fused.q.backend == "fused"
+    for a, b in zip(fused.q.parameters(), reference.q.parameters()):
+        np.testing.assert_array_equal(a, b)
     assert np.count_nonzero(fused.q.parameters()[1]) == 32  # biases drawn, not zero
 
 
-@pytest.mark.parametrize("switches, named", [({"layer_norm": False}, "layer_norm=False"),
-                                             ({"overshoot_bound": False, "layer_norm": False},
-                                              "overshoot_bound=False, layer_norm=False")])
-def test_fused_backend_refuses_what_it_cannot_switch_off(switches, named):
-    with pytest.raises(ValueError, match=f"backend='fused' always applies .*; with {named} use backend='torch'"):
+@pytest.mark.parametrize("switches", [{"layer_norm": False}, {"overshoot_bound": False, "layer_norm": False}])
+def test_fused_backend_refuses_what_it_cannot_switch_off(switches):
+    with pytest.raises(ValueError, match="backend='fused' always applies layer_norm; with layer_norm=False use "
+                                         "backend='torch'"):
         StreamQ(seed=0, backend="fused", **switches, **SPACES)
 
 
@@ -114,7 +111,7 @@ def test_classic_agent_diverges_on_pendulum_and_says_so():
     """The classic baseline (every technique off, lr = 1 as stream-x) on a real env: the unbounded
     steps blow the weights up within a few steps; the run stops there naming the cause."""
     agent = StreamAC(make_env("Pendulum-v1", seed=0), seed=0, **PRESETS["classic"])
-    assert isinstance(agent.actor, TorchLearner) and agent.lr == 1.0
+    assert agent.actor.backend == "torch" and agent.step_rule_options["lr"] == 1.0
     with pytest.raises(ValueError, match=r"non-finite reward nan at step \d+; .*the agent diverged before that "
                                          r"\(non-finite weights in critic and actor\).*with overshoot_bound=False "
                                          r"try a smaller lr"):
@@ -124,5 +121,5 @@ def test_classic_agent_diverges_on_pendulum_and_says_so():
 def test_classic_agent_learns_stably_with_a_small_step_on_cartpole():
     agent = StreamQ(make_env("CartPole-v1", seed=0), seed=0, lr=1e-3, **PRESETS["classic"])
     episodes = agent.learn(2000)
-    assert len(episodes) > 20 and all(np.isfinite(p.detach().numpy()).all() for p in agent.q.params)
+    assert len(episodes) > 20 and all(np.isfinite(p).all() for p in agent.q.parameters())
     assert agent.preprocessor.obs_norm is None and agent.preprocessor.reward_scaler is None

@@ -61,8 +61,12 @@ def test_a_file_from_another_run_is_refused(runs, cartpole_run, source, holds, f
 
 @pytest.mark.parametrize("command", ["resume", "eval run", "eval file"])
 def test_a_newer_checkpoint_format_is_refused(cartpole_run, command):
+    from streamrl import __version__
+    from streamrl.algorithms.agent_file import FORMAT_VERSION
+
+    newer = FORMAT_VERSION + 1
     for name in ("checkpoint.safetensors", "agent.safetensors"):  # as a newer streamrl would write them
-        rewrite_metadata(cartpole_run / name, cartpole_run / name, format_version=2, streamrl_version="0.9.0")
+        rewrite_metadata(cartpole_run / name, cartpole_run / name, format_version=newer, streamrl_version="9.9.0")
     before = contents(cartpole_run)
     if command == "resume":
         file = cartpole_run / "checkpoint.safetensors"
@@ -71,8 +75,9 @@ def test_a_newer_checkpoint_format_is_refused(cartpole_run, command):
         file = cartpole_run / "agent.safetensors"
         result = run("eval", file if command == "eval file" else cartpole_run, "--episodes", "1")
     line = one_line_error(result)
-    assert line == (f"streamrl: error: {file} is agent file format 2 (written by streamrl 0.9.0), newer than this "
-                    "streamrl 0.1.0 reads (format 1); upgrade streamrl (pip install -U streamrl)")
+    assert line == (f"streamrl: error: {file} is agent file format {newer} (written by streamrl 9.9.0), newer than "
+                    f"this streamrl {__version__} reads (format {FORMAT_VERSION}); upgrade streamrl (pip install -U "
+                    "streamrl)")
     assert contents(cartpole_run) == before
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from streamrl.algorithms.base import read_metadata
+from streamrl.algorithms.agent_file import read_metadata
 from tests.helpers import STREAMRL
 from tests.helpers import streamrl as run
 
@@ -203,7 +203,7 @@ def test_a_config_of_the_wrong_types_is_refused_by_eval_and_plot(finished, tmp_p
 
 KILLED_WRITE = """
 import os, signal, sys
-from streamrl.running.files import atomic_path
+from streamrl.core.files import atomic_path
 with atomic_path(sys.argv[1]) as tmp:
     with open(tmp, "wb") as f:
         f.write(b"half a checkpoint")

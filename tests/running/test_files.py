@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from streamrl.running.files import WriteError, atomic_path, remove_temporaries
+from streamrl.core.files import WriteError, atomic_path, remove_temporaries
 
 
 def test_a_missing_folder_is_named_as_given(tmp_path, monkeypatch):

@@ -1,5 +1,5 @@
-"""Stream AC(lambda): actor-critic with one TD error and ObGD on both networks
-(STREAM_X.md, "The algorithms")."""
+"""Stream AC(lambda): actor-critic with one TD error driving both networks (docs/method.md,
+"Stream AC(λ)")."""
 
 from __future__ import annotations
 
@@ -11,19 +11,21 @@ import numpy as np
 from streamrl.algorithms.base import StepInfo, StreamAgent
 from streamrl.algorithms.td import td_update
 from streamrl.envs.make import clip_to_box
-from streamrl.nn.policies import GaussianPolicy, SoftmaxPolicy
+from streamrl.algorithms.policies import GaussianPolicy, SoftmaxPolicy
 
 
 class StreamAC(StreamAgent):
-    """Stream AC(lambda). Critic: f = v(s), kappa = 2. Actor: f = log pi(a|s) + tau sign(delta)
-    H(pi(.|s)), kappa = 3. Softmax policy for Discrete actions, Gaussian (std = softplus) for Box.
-    Both traces are cleared at an episode end. A custom ``network`` is ``{"actor": m, "critic": m}``."""
+    """Stream AC(lambda). Critic: f = v(s). Actor: f = log pi(a|s) + tau sign(delta) H(pi(.|s)),
+    tau = ``entropy_coef``. Softmax policy for Discrete actions, Gaussian (std = softplus) for Box.
+    Both traces are cleared at an episode end. The actor is the agent's policy network: step-rule
+    options with ``_policy`` set its own (ObGD: ``kappa_policy``, 3 by default; the critic's
+    ``kappa`` is 2). A custom ``network`` is ``{"actor": m, "critic": m}``."""
 
     algorithm = "ac"
+    roles = ("value", "policy")
 
-    def __init__(self, env: gym.Env | None = None, *, kappa_policy: float = 3.0, entropy_coef: float = 0.01,
-                 **kwargs: Any) -> None:
-        self.kappa_policy, self.entropy_coef = kappa_policy, entropy_coef
+    def __init__(self, env: gym.Env | None = None, *, entropy_coef: float = 0.01, **kwargs: Any) -> None:
+        self.entropy_coef = entropy_coef
         super().__init__(env, **kwargs)
 
     def _build(self, network: Any) -> None:
@@ -34,8 +36,8 @@ class StreamAC(StreamAgent):
         if network is not None and not (isinstance(network, dict) and set(network) == {"actor", "critic"}):
             raise ValueError('StreamAC takes network={"actor": module, "critic": module}')
         network = network or {}
-        self.critic = self._make_learner(1, self.kappa, network.get("critic"))
-        self.actor = self._make_learner(self.policy.n_outputs, self.kappa_policy, network.get("actor"))
+        self.critic = self._make_learner(1, "value", network.get("critic"))
+        self.actor = self._make_learner(self.policy.n_outputs, "policy", network.get("actor"))
 
     def _env_action(self, action: Any) -> Any:
         if isinstance(self.action_space, gym.spaces.Box):  # learn from the sample, act within bounds
@@ -66,4 +68,4 @@ class StreamAC(StreamAgent):
         return self._env_action(action)
 
     def _algorithm_config(self) -> dict[str, Any]:
-        return {"kappa_policy": self.kappa_policy, "entropy_coef": self.entropy_coef}
+        return {"entropy_coef": self.entropy_coef}

@@ -1,13 +1,12 @@
-"""What every stream-x agent shares: construction from an env or from spaces, the learning-side
+"""What every agent shares: construction from an env or from spaces, the learning-side
 preprocessing, the step-by-step interface (``act`` / ``observe``), ``learn``, ``predict`` and
-``save`` / ``load``. The algorithms themselves (TD error, action choice, trace clearing) are in
-the sibling modules, one file each.
+``save`` / ``load`` (the file itself: :mod:`streamrl.algorithms.agent_file`). The algorithms
+themselves (TD error, action choice, trace clearing) are in the sibling modules, one file each.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import time
@@ -19,18 +18,14 @@ from typing import Any, Callable, ClassVar, Mapping, NamedTuple
 import gymnasium as gym
 import numpy as np
 
+from streamrl.algorithms import agent_file
 from streamrl.algorithms.techniques import apply_preprocessing_switches, check_switch
-from streamrl.envs.make import DOMAINS, domain_of, preprocessing_for, require
+from streamrl.envs.make import DOMAINS, domain_of, preprocessing_for
 from streamrl.envs.normalization import NonFiniteObservation
 from streamrl.envs.preprocessing import PreprocessingConfig, Preprocessor
-from streamrl.nn.learner import Learner
-from streamrl.nn.networks import NetworkSpec
-from streamrl.running.files import atomic_path
-
-FORMAT = "streamrl-agent"
-# The layout of an agent file. Raise it when a file written now could not be read by an earlier
-# streamrl (renamed tensors, new required metadata); an older streamrl then refuses the file by name.
-FORMAT_VERSION = 1
+from streamrl.learners import Learner, make_learner
+from streamrl.networks.spec import NetworkSpec
+from streamrl.steprules import step_rule_class
 
 
 class StepInfo(NamedTuple):
@@ -56,23 +51,6 @@ class Episode:
 Callback = Callable[["StreamAgent", StepInfo, "Episode | None"], "bool | None"]
 
 
-def _space_to_json(space: gym.Space) -> dict:
-    if isinstance(space, gym.spaces.Discrete):
-        return {"type": "Discrete", "n": int(space.n), "start": int(space.start), "dtype": str(space.dtype)}
-    if isinstance(space, gym.spaces.Box):
-        return {"type": "Box", "shape": list(space.shape), "low": space.low.tolist(), "high": space.high.tolist(),
-                "dtype": str(space.dtype)}
-    raise ValueError(f"{type(space).__name__} spaces are not supported; streamrl handles Box and Discrete spaces")
-
-
-def _space_from_json(d: dict) -> gym.Space:
-    if d["type"] == "Discrete":
-        # (older files have neither start nor dtype: Gymnasium's defaults)
-        return gym.spaces.Discrete(d["n"], start=d.get("start", 0), dtype=np.dtype(d.get("dtype", "int64")))
-    dtype = np.dtype(d["dtype"])
-    return gym.spaces.Box(np.array(d["low"], dtype), np.array(d["high"], dtype), tuple(d["shape"]), dtype=dtype)
-
-
 def _learning_side_wrapper_in(env: gym.Env) -> str | None:
     from streamrl.envs.wrappers import LEARNING_SIDE_WRAPPERS
 
@@ -83,82 +61,36 @@ def _learning_side_wrapper_in(env: gym.Env) -> str | None:
     return None
 
 
-def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The metadata of an agent file, checked to be one that this streamrl reads (reading it runs
-    no code from the file)."""
-    from safetensors import safe_open
-
-    from streamrl import __version__
-
-    try:
-        with safe_open(os.fspath(path), framework="numpy") as f:
-            raw = (f.metadata() or {}).get("streamrl")
-    except Exception as e:  # safetensors names the damage in its own words
-        raise ValueError(f"{path} is not a readable agent file ({e}); it may be truncated or corrupted") from None
-    try:
-        metadata = json.loads(raw) if raw else {}
-    except json.JSONDecodeError:
-        metadata = {}
-    if isinstance(metadata, dict) and metadata.get("format") == "streamrl-agent-1":
-        metadata = {**metadata, "format": FORMAT, "format_version": 1}  # written before the version had a field
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a streamrl agent file (no {FORMAT} metadata)")
-    version = metadata.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ValueError(f"{path} has an unknown agent file format version {version!r}; it was not written by "
-                         "streamrl, or it is damaged")
-    if version > FORMAT_VERSION:
-        written_by = metadata.get("streamrl_version", "a newer streamrl")
-        raise ValueError(f"{path} is agent file format {version} (written by streamrl {written_by}), newer than "
-                         f"this streamrl {__version__} reads (format {FORMAT_VERSION}); upgrade streamrl "
-                         "(pip install -U streamrl)")
-    return metadata
-
-
-def _describe(space: gym.Space) -> str:
-    """A space in a few words, on one line (a Box's bounds can be long arrays)."""
-    if isinstance(space, gym.spaces.Box):
-        return f"Box{space.shape} {space.dtype}"
-    return repr(space) if isinstance(space, gym.spaces.Discrete) else type(space).__name__
-
-
-def check_env_fits(env: gym.Env, what: str, env_id: str | None, observation_space: gym.Space,
-                   action_space: gym.Space) -> None:
-    """Refuse ``env`` unless it is the environment ``what`` (an agent, or its file) was made for:
-    the same Gymnasium id (when both are known) and the same observation and action spaces."""
-    given_id = env.spec.id if env.spec is not None else None
-    if env_id and given_id and given_id != env_id:
-        raise ValueError(f"{what} was trained on {env_id}, not {given_id}; use it with {env_id}")
-    for kind, saved, given in (("observation", observation_space, env.observation_space),
-                               ("action", action_space, env.action_space)):
-        if saved != given:
-            same_words = _describe(saved) == _describe(given)
-            raise ValueError(f"{what} has the {kind} space {_describe(saved)}, but {given_id or 'the env'} has "
-                             f"{_describe(given)}{' with other bounds' if same_words else ''}; use it with the "
-                             "environment it was trained on")
+AGENT_CLASSES: dict[str, type["StreamAgent"]] = {}  # algorithm name -> class, as the classes are defined
 
 
 class StreamAgent(ABC):
-    """Base of the stream-x agents; see the subclasses for each algorithm.
+    """Base of the agents; see the subclasses for each algorithm.
 
-    Each stream-x technique can be switched off on its own (see
-    :mod:`streamrl.algorithms.techniques`): ``overshoot_bound``, ``sparse_init``, ``layer_norm``,
-    and the learning-side stages ``normalize_observation``, ``scale_reward``, ``time_info``
-    (None: as the domain's pipeline, or ``preprocessing``, says)."""
+    ``step_rule`` names how each network's weights move (:mod:`streamrl.steprules`: ``"obgd"``,
+    ``"adaptive"``); the rule's own options come as keywords (ObGD: ``lr``, ``kappa``,
+    ``kappa_policy`` for an actor, ``overshoot_bound``). Each stream-x technique can be switched
+    off on its own (see :mod:`streamrl.algorithms.techniques`): ``overshoot_bound``,
+    ``sparse_init``, ``layer_norm``, and the learning-side stages ``normalize_observation``,
+    ``scale_reward``, ``time_info`` (None: as the domain's pipeline, or ``preprocessing``, says)."""
 
     algorithm: ClassVar[str]
-    default_kappa: ClassVar[float] = 2.0
+    roles: ClassVar[tuple[str, ...]] = ("value",)  # the kinds of networks it learns: value, policy
     needs_action: ClassVar[bool] = True  # observe() learns about the action act() chose
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "algorithm" in vars(cls):
+            AGENT_CLASSES[cls.algorithm] = cls  # (for load(): a file names its algorithm)
 
     def __init__(self, env: gym.Env | None = None, *, observation_space: gym.Space | None = None,
                  action_space: gym.Space | None = None, domain: str | None = None, seed: int | None = None,
-                 gamma: float = 0.99, lamda: float = 0.8, lr: float = 1.0, kappa: float | None = None,
-                 optimizer: str = "obgd", network: Any = None, hidden: tuple[int, ...] | None = None,
-                 preprocessing: PreprocessingConfig | None = None, sparsity: float = 0.9,
-                 track_overshoot: bool = False, backend: str = "auto", torch_threads: int | None = 1,
-                 overshoot_bound: bool = True, sparse_init: bool = True, layer_norm: bool = True,
+                 gamma: float = 0.99, lamda: float = 0.8, step_rule: str = "obgd", network: Any = None,
+                 hidden: tuple[int, ...] | None = None, preprocessing: PreprocessingConfig | None = None,
+                 sparsity: float = 0.9, track_overshoot: bool = False, backend: str = "auto",
+                 torch_threads: int | None = 1, sparse_init: bool = True, layer_norm: bool = True,
                  normalize_observation: bool | None = None, scale_reward: bool | None = None,
-                 time_info: bool | None = None) -> None:
+                 time_info: bool | None = None, **step_rule_options: Any) -> None:
         self.env = env
         if env is not None:
             observation_space, action_space = env.observation_space, env.action_space
@@ -185,18 +117,15 @@ class StreamAgent(ABC):
         self._discrete_actions = (tuple(action_space.dtype.type(action_space.start + i) for i in range(action_space.n))
                                   if isinstance(action_space, gym.spaces.Discrete) else None)
         self.seed = seed
-        self.gamma, self.lamda, self.lr = gamma, lamda, lr
-        self.kappa = self.default_kappa if kappa is None else kappa
-        self.optimizer_name, self.sparsity, self.track_overshoot = optimizer, sparsity, track_overshoot
+        self.gamma, self.lamda = gamma, lamda
+        self.step_rule, self.step_rule_options = step_rule, self._rule_options(step_rule, step_rule_options)
+        self.sparsity, self.track_overshoot = sparsity, track_overshoot
         self.hidden = tuple(hidden) if hidden is not None else DOMAINS[domain].hidden
-        for name, value in (("overshoot_bound", overshoot_bound), ("sparse_init", sparse_init),
-                            ("layer_norm", layer_norm)):
+        for name, value in (("sparse_init", sparse_init), ("layer_norm", layer_norm)):
             check_switch(name, value)
-        self.overshoot_bound, self.sparse_init, self.layer_norm = overshoot_bound, sparse_init, layer_norm
+        self.sparse_init, self.layer_norm = sparse_init, layer_norm
         self.preprocessing = apply_preprocessing_switches(preprocessing or self._default_preprocessing(env, domain),
                                                           domain, normalize_observation, scale_reward, time_info)
-        if backend not in ("auto", "fused", "torch"):
-            raise ValueError(f"unknown backend {backend!r}; choose 'auto', 'fused' or 'torch'")
         self.backend, self.torch_threads = backend, torch_threads
         self.rng = np.random.default_rng(seed)
         # predict() draws from its own generator, so evaluating never changes the training stream
@@ -211,7 +140,7 @@ class StreamAgent(ABC):
         self._last_raw: Any = None
         self._env_obs: Any = None
         self.env_started = False  # learn() has reset the env (or load() was told it was)
-        self._custom_network = network is not None
+        self.custom_network = network is not None
         self._build(network)
         # found once: every episode start clears their traces
         self._learners = {k: v for k, v in vars(self).items() if isinstance(v, Learner)}
@@ -229,49 +158,63 @@ class StreamAgent(ABC):
         return NetworkSpec(DOMAINS[self.domain].network, self.preprocessor.output_shape, n_outputs,
                            hidden or self.hidden)
 
-    def _switched_off_unfused(self) -> list[str]:
-        """The techniques switched off that the fused kernels always apply."""
-        return [name for name in ("overshoot_bound", "layer_norm") if not getattr(self, name)]
+    @classmethod
+    def _rule_options(cls, step_rule: str, given: dict[str, Any]) -> dict[str, Any]:
+        """Every option of the step rule, as given or its default, checked to be the rule's."""
+        rule = step_rule_class(step_rule)
+        known = rule.option_names(cls.roles)
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            import difflib
 
-    def _make_learner(self, n_outputs: int, kappa: float, network: Any = None,
+            close = difflib.get_close_matches(unknown[0], [*known, *cls.option_names()], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"{cls.__name__} got an unexpected option {unknown[0]!r} (step rule {step_rule!r} takes "
+                            f"{', '.join(known)}){hint}")
+        if "overshoot_bound" in given:
+            check_switch("overshoot_bound", given["overshoot_bound"])
+        return {**rule.defaults(cls.roles), **given}
+
+    @classmethod
+    def option_defaults(cls) -> dict[str, Any]:
+        """The constructor's own options and their defaults (a step rule's options come on top)."""
+        import inspect
+
+        return {name: p.default for klass in reversed(cls.__mro__) if klass is not object
+                for name, p in inspect.signature(klass.__init__).parameters.items() if p.kind is p.KEYWORD_ONLY}
+
+    @classmethod
+    def option_names(cls) -> list[str]:
+        return sorted(cls.option_defaults())
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any], what: str = "--set key") -> None:
+        """Options given as text (``--set``, config and sweep files) checked before anything runs:
+        each a constructor option or an option of the step rule chosen, of the default's kind. One
+        line names the first wrong one, with the closest known name."""
+        import difflib
+
+        from streamrl.core.options import check_option_types
+
+        rule = step_rule_class(options.get("step_rule", "obgd"))
+        defaults = {**cls.option_defaults(), **rule.defaults(cls.roles)}
+        settable = sorted(set(defaults) - {"observation_space", "action_space", "network", "preprocessing", "seed"})
+        for key in options:
+            if key not in settable:
+                close = difflib.get_close_matches(key, settable, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ValueError(f"unknown {what} {key!r} for {cls.__name__}; {hint}known keys: {', '.join(settable)}")
+        check_option_types(defaults, options)
+
+    def _make_learner(self, n_outputs: int, role: str = "value", network: Any = None,
                       hidden: tuple[int, ...] | None = None) -> Learner:
-        """The fused (compiled) learner for a standard network, else torch (custom modules and the
-        ablations the fused kernels do not have: no bound, no layer norm)."""
-        spec = self._network_spec(n_outputs, hidden)
-        optimizer = dict(lr=self.lr, gamma=self.gamma, lamda=self.lamda, kappa=kappa)
-        unfused = self._switched_off_unfused()
-        if network is None and self.backend in ("auto", "fused") and not unfused:
-            from streamrl.nn.fused_learner import FUSED_KINDS, FusedLearner
-
-            if spec.kind in FUSED_KINDS:
-                if self.sparse_init:
-                    return FusedLearner(spec, self.optimizer_name, sparsity=self.sparsity, rng=self.rng, **optimizer)
-                # the sparse weights it draws are replaced by the same default-init numbers the
-                # torch path draws, so both backends start equal for a seed
-                learner = FusedLearner(spec, self.optimizer_name, rng=np.random.default_rng(0), **optimizer)
-                from streamrl.nn.init import default_uniform
-
-                parameters = learner.parameters()
-                for weight, bias in zip(parameters[0::2], parameters[1::2]):
-                    weight[...], bias[...] = default_uniform(weight.shape, self.rng)
-                return learner
-        if self.backend == "fused":
-            if network is None and unfused:
-                raise ValueError(f"backend='fused' always applies {' and '.join(unfused)}; with "
-                                 f"{', '.join(f'{name}=False' for name in unfused)} use backend='torch' (or 'auto')")
-            what = "a custom network" if network is not None else f"the {spec.kind} network"
-            raise ValueError(f"backend='fused' cannot run {what}; use backend='torch' (or 'auto')")
-        what = "a custom network" if network is not None else f"the {spec.kind} network on torch"
-        torch = require("torch", "torch", what)
-        from streamrl.nn.networks import build_torch_network
-        from streamrl.nn.torch_learner import TorchLearner
-
-        if self.torch_threads:
-            torch.set_num_threads(self.torch_threads)  # tiny networks: threads only add overhead
-        if network is None:
-            network = build_torch_network(spec, self.sparsity, self.rng, layer_norm=self.layer_norm,
-                                          sparse_init=self.sparse_init)
-        return TorchLearner(network, n_outputs, self.optimizer_name, overshoot_bound=self.overshoot_bound, **optimizer)
+        """A learner for one of the agent's networks: ``role`` 'value' (a critic, a Q or TD network)
+        or 'policy', which some step rules' options tell apart (ObGD's kappa and kappa_policy)."""
+        rule = step_rule_class(self.step_rule)
+        return make_learner(self._network_spec(n_outputs, hidden), self.step_rule,
+                            rule.options_for(role, self.step_rule_options), gamma=self.gamma, lamda=self.lamda,
+                            backend=self.backend, sparsity=self.sparsity, sparse_init=self.sparse_init,
+                            layer_norm=self.layer_norm, rng=self.rng, module=network, torch_threads=self.torch_threads)
 
     def _default_preprocessing(self, env: gym.Env | None, domain: str) -> PreprocessingConfig:
         return preprocessing_for(env, domain) if env is not None else DOMAINS[domain].preprocessing
@@ -338,7 +281,8 @@ class StreamAgent(ABC):
                     if not all(np.isfinite(v).all() for v in learner.state_dict().values())]
         if not diverged:
             return ""
-        hint = "; with overshoot_bound=False try a smaller lr" if not self.overshoot_bound else ""
+        hint = "; with overshoot_bound=False try a smaller lr" if self.step_rule_options.get("overshoot_bound") is False \
+            else ""
         return (f"; the agent diverged before that (non-finite weights in {' and '.join(diverged)}), so its action "
                 f"was not a number{hint}")
 
@@ -460,62 +404,52 @@ class StreamAgent(ABC):
 
     # ---- saving ----------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
-        return {"gamma": self.gamma, "lamda": self.lamda, "lr": self.lr, "kappa": self.kappa,
-                "optimizer": self.optimizer_name, "hidden": list(self.hidden), "sparsity": self.sparsity,
-                "track_overshoot": self.track_overshoot, "domain": self.domain, "seed": self.seed,
-                "backend": self.backend, **self.techniques(),
+        """The constructor's options that rebuild this agent (saved in its file; see :meth:`load`)."""
+        return {"gamma": self.gamma, "lamda": self.lamda, "step_rule": self.step_rule, **self.step_rule_options,
+                "hidden": list(self.hidden), "sparsity": self.sparsity, "track_overshoot": self.track_overshoot,
+                "domain": self.domain, "seed": self.seed, "backend": self.backend,
+                "sparse_init": self.sparse_init, "layer_norm": self.layer_norm,
+                **{k: v for k, v in self.techniques().items() if k in ("normalize_observation", "scale_reward",
+                                                                      "time_info")},
                 "preprocessing": self.preprocessing.to_dict(), **self._algorithm_config()}
 
     def techniques(self) -> dict[str, bool]:
-        """Which stream-x techniques this agent uses (False: switched off)."""
-        return {"overshoot_bound": self.overshoot_bound, "sparse_init": self.sparse_init, "layer_norm": self.layer_norm,
+        """Which stream-x techniques this agent uses (False: switched off); the overshoot bound only
+        where the step rule has one."""
+        bound = {"overshoot_bound": self.step_rule_options["overshoot_bound"]} \
+            if "overshoot_bound" in self.step_rule_options else {}
+        return {**bound, "sparse_init": self.sparse_init, "layer_norm": self.layer_norm,
                 "normalize_observation": self.preprocessing.normalize_observation,
                 "scale_reward": self.preprocessing.scale_reward, "time_info": bool(self.preprocessing.time_limit)}
 
     def _algorithm_config(self) -> dict[str, Any]:
         return {}
 
-    def _counters(self) -> dict[str, Any]:
+    def counters(self) -> dict[str, Any]:
+        """What the agent has counted (saved in its file; restored by :meth:`restore_counters`)."""
         return {"num_steps": self.num_steps, "num_episodes": self.num_episodes,
                 "overshoot_count": self.overshoot_count}
 
+    def restore_counters(self, saved: dict[str, Any]) -> None:
+        """Sets the counters of :meth:`counters` from a saved file: exactly those names, each of the
+        same type (an integer, or True/False), or a one-line error with nothing set."""
+        mine = self.counters()
+        if not isinstance(saved, dict) or set(saved) != set(mine):
+            names = sorted(set(saved) ^ set(mine)) if isinstance(saved, dict) else ["(not a table)"]
+            raise ValueError(f"the saved counters do not match a {type(self).__name__}'s (differ in: "
+                             f"{', '.join(names)}); the file is damaged or was edited")
+        for name, value in saved.items():
+            if type(value) is not type(mine[name]) or (isinstance(value, int) and value < 0):
+                raise ValueError(f"the saved counter {name} is {value!r}; a {type(self).__name__} counts it as a "
+                                 f"non-negative {type(mine[name]).__name__}: the file is damaged or was edited")
+        for name, value in saved.items():
+            setattr(self, name, value)
+
     def save(self, path: str | os.PathLike, extra_metadata: dict[str, str] | None = None) -> None:
-        """Write weights, traces, optimizer and normalizer state, RNG state, counters and config
-        to one safetensors file (atomically: a temporary file, then a rename). ``extra_metadata``
+        """Write weights, traces, step-rule and normalizer state, RNG state, counters and config to
+        one safetensors file (atomically: a temporary file, then a rename). ``extra_metadata``
         (strings) travels in the same file, e.g. a training run's own state."""
-        import re
-
-        from safetensors import SafetensorError
-        from safetensors.numpy import save_file
-
-        from streamrl import __version__
-
-        tensors = {f"{name}.{k}": v for name, learner in self.learners.items() for k, v in learner.state_dict().items()}
-        tensors.update({f"preprocessor.{k}": v for k, v in self.preprocessor.state_dict().items()})
-        tensors = {k: np.array(v, order="C") for k, v in tensors.items()}  # (ascontiguousarray makes 0-d 1-d)
-        metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "streamrl_version": __version__,
-                    "algorithm": self.algorithm,
-                    "env_id": self.env.spec.id if self.env is not None and self.env.spec else "",
-                    "config": json.dumps(self.config()), "counters": json.dumps(self._counters()),
-                    "rng": json.dumps(self.rng.bit_generator.state),
-                    "predict_rng": json.dumps(self.predict_rng.bit_generator.state),
-                    "observation_space": json.dumps(_space_to_json(self.observation_space)),
-                    "action_space": json.dumps(_space_to_json(self.action_space)),
-                    "custom_network": str(self._custom_network),
-                    **(extra_metadata or {})}
-        with atomic_path(path) as tmp:
-            # one metadata entry: safetensors stores several in hash order, and the same state should
-            # give the same bytes
-            try:
-                save_file(tensors, tmp, metadata={"streamrl": json.dumps(metadata, sort_keys=True)})
-            except SafetensorError as e:
-                # an I/O error ("... No space left on device (os error 28)"): raised as the OSError it
-                # is, which atomic_path then names with the path given
-                code = re.search(r"os error (\d+)|code: (\d+)", str(e))
-                if code is None:
-                    raise
-                number = int(code[1] or code[2])
-                raise OSError(number, os.strerror(number)) from None
+        agent_file.save_agent(self, path, extra_metadata)
 
     @classmethod
     def load(cls, path: str | os.PathLike, env: gym.Env | None = None, network: Any = None, *,
@@ -526,41 +460,4 @@ class StreamAgent(ABC):
         ``env`` must be the environment the agent was trained on (same id, same spaces). With
         ``env_started=True`` that env already continues the saved run (its random state restored):
         learn() then resets it without a seed instead of reseeding it."""
-        from safetensors import safe_open
-
-        from streamrl.algorithms import ALGORITHMS
-
-        if env_started and env is None:
-            raise ValueError("env_started=True says the env continues the saved run: pass that env too")
-        metadata = read_metadata(path)
-        with safe_open(os.fspath(path), framework="numpy") as f:
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-        algorithm = metadata["algorithm"]
-        if algorithm not in ALGORITHMS:
-            raise ValueError(f"{path} holds an agent of an algorithm this streamrl does not know ({algorithm!r}); "
-                             "upgrade streamrl")
-        agent_cls = ALGORITHMS[algorithm]
-        if cls is not StreamAgent and not issubclass(agent_cls, cls):
-            raise ValueError(f"{path} holds a {agent_cls.__name__} agent, not a {cls.__name__}; load it with "
-                             f"{agent_cls.__name__}.load or StreamAgent.load")
-        if metadata["custom_network"] == "True" and network is None:
-            raise ValueError(f"{path} was trained with a custom network: pass network= to load()")
-        config = json.loads(metadata["config"])
-        config["preprocessing"] = PreprocessingConfig(**config["preprocessing"])
-        config["hidden"] = tuple(config["hidden"])
-        spaces = {"observation_space": _space_from_json(json.loads(metadata["observation_space"])),
-                  "action_space": _space_from_json(json.loads(metadata["action_space"]))}
-        if env is not None:
-            check_env_fits(env, str(path), metadata["env_id"], **spaces)
-            spaces = {}
-        agent = agent_cls(env, network=network, **spaces, **config)
-        for name, learner in agent.learners.items():
-            learner.load_state_dict({k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")})
-        agent.preprocessor.load_state_dict({k[len("preprocessor."):]: v for k, v in tensors.items()
-                                            if k.startswith("preprocessor.")})
-        agent.rng.bit_generator.state = json.loads(metadata["rng"])
-        agent.predict_rng.bit_generator.state = json.loads(metadata["predict_rng"])
-        for k, v in json.loads(metadata["counters"]).items():
-            setattr(agent, k, v)
-        agent.env_started = env_started
-        return agent  # it starts a new episode at its first act(), clearing any saved traces
+        return agent_file.load_agent(path, AGENT_CLASSES, cls, env, network, env_started)

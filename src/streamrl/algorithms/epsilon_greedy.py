@@ -46,7 +46,7 @@ class EpsilonGreedyAgent(StreamAgent):
                              "for continuous actions use StreamAC")
 
     def _build(self, network: Any) -> None:
-        self.q = self._make_learner(int(self.action_space.n), self.kappa, network)
+        self.q = self._make_learner(int(self.action_space.n), network=network)
         self._unit_vectors = np.eye(self.q.n_outputs)  # one_hot's rows, made once (learners only read grad_out)
 
     def _on_learn_start(self, total_steps: int) -> None:
@@ -82,6 +82,6 @@ class EpsilonGreedyAgent(StreamAgent):
         return {"epsilon_start": self.epsilon_start, "epsilon_end": self.epsilon_end,
                 "exploration_fraction": self.exploration_fraction, "exploration_steps": self.exploration_steps}
 
-    def _counters(self) -> dict[str, Any]:
-        return {**super()._counters(), "_schedule_steps": self._schedule_steps,
+    def counters(self) -> dict[str, Any]:
+        return {**super().counters(), "_schedule_steps": self._schedule_steps,
                 "_schedule_fixed": self._schedule_fixed}

@@ -1,4 +1,4 @@
-"""Stream Q(lambda): Watkins's Q(lambda) with ObGD (STREAM_X.md, "The algorithms")."""
+"""Stream Q(lambda): Watkins's Q(lambda) with eligibility traces (docs/method.md, "Stream Q(λ)")."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from streamrl.algorithms.epsilon_greedy import EpsilonGreedyAgent, greedy_value
 
 
 class StreamQ(EpsilonGreedyAgent):
-    """Stream Q(lambda). kappa = 2; traces cleared after the update at an episode end or after a
-    non-greedy action."""
+    """Stream Q(lambda): delta = r + gamma (1 - done) max_a' q(s', a') - q(s, a); f = q(s, a); traces
+    cleared after the update at an episode end or after a non-greedy action."""
 
     algorithm = "q"
 

@@ -1,4 +1,4 @@
-"""Stream SARSA(lambda) with ObGD (STREAM_X.md, "The algorithms")."""
+"""Stream SARSA(lambda) with eligibility traces (docs/method.md, "Stream SARSA(λ)")."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from streamrl.algorithms.epsilon_greedy import EpsilonGreedyAgent
 
 class StreamSARSA(EpsilonGreedyAgent):
     """Stream SARSA(lambda). The next action a' is chosen from s' before the update, the update
-    bootstraps on q(s', a'), and a' is the action taken next. kappa = 2; traces cleared only at
+    bootstraps on q(s', a'), and a' is the action taken next; f = q(s, a); traces cleared only at
     an episode end."""
 
     algorithm = "sarsa"

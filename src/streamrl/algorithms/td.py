@@ -1,4 +1,4 @@
-"""Stream TD(lambda): prediction of the discounted sum of a cumulant (STREAM_X.md)."""
+"""Stream TD(lambda): prediction of the discounted sum of a cumulant (docs/method.md, "Stream TD(λ)")."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 
 from streamrl.algorithms.base import StepInfo, StreamAgent
 from streamrl.envs.preprocessing import PreprocessingConfig
-from streamrl.nn.learner import Learner, UpdateInfo
+from streamrl.learners import Learner
+from streamrl.steprules import UpdateInfo
 
 
 ONE = np.ones(1)  # df/dv for f = v(s); learners only read grad_out
@@ -31,8 +32,8 @@ def td_update(agent: StreamAgent, v: Learner, s: np.ndarray, c: float, s_next: n
 
 
 class StreamTD(StreamAgent):
-    """Stream TD(lambda): delta = c + gamma (1 - done) v(s') - v(s); f = v(s); kappa = 2; traces
-    cleared at an episode end. Network obs -> 128 -> 128 -> 1 on vector inputs.
+    """Stream TD(lambda): delta = c + gamma (1 - done) v(s') - v(s); f = v(s); traces cleared at an
+    episode end. Network obs -> 128 -> 128 -> 1 on vector inputs.
 
     On an env it follows ``policy`` (a function of the raw observation; uniform random when None)
     and predicts the discounted return of the env's reward. On a stream of rows, call
@@ -59,7 +60,7 @@ class StreamTD(StreamAgent):
         return (*super()._not_copied(), self.policy)  # (a user's object, perhaps a robot's client)
 
     def _build(self, network: Any) -> None:
-        self.v = self._make_learner(1, self.kappa, network)
+        self.v = self._make_learner(1, network=network)
 
     def act(self, obs: Any) -> Any:
         self._begin(obs)

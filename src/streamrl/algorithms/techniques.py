@@ -1,5 +1,5 @@
 """The stream-x techniques as switches of every agent, for ablations and the classic baseline
-(STREAM_X.md, "The shared techniques" and "Baselines that show the stream barrier").
+(docs/method.md, "Switching techniques off").
 
 Each switch is an agent constructor option (``StreamAC(env, layer_norm=False)``, ``streamrl
 train ac Hopper-v5 --set layer_norm=false``) and is saved in the agent's config, so ``load()``

@@ -1,5 +1,5 @@
 """Batch RL baselines from Stable-Baselines3 (the ``sb3`` extra), run by ``streamrl train`` into
-the same run folder as a stream-x agent (STREAM_X.md, "Baselines that show the stream barrier").
+the same run folder as a stream-x agent (Elsayed et al. 2024, the stream-barrier comparison).
 
 ``ppo``, ``sac`` and ``dqn`` are SB3's algorithms with SB3's default hyperparameters: the
 ordinary batch versions, the bar to reach. ``ppo1``, ``sac1`` and ``dqn1`` are "the batch
@@ -51,7 +51,7 @@ def sb3_parameters(algorithm: str) -> dict[str, Any]:
     """The SB3 class's constructor parameters (inspect.Parameter) that a run may set."""
     import inspect
 
-    from streamrl.envs.make import require
+    from streamrl.core.extras import require
 
     sb3 = require("stable_baselines3", "sb3", f"the {algorithm} baseline (Stable-Baselines3)")
     parameters = inspect.signature(getattr(sb3, BASELINES[algorithm].sb3_class).__init__).parameters
@@ -62,7 +62,7 @@ def check_baseline_options(algorithm: str, options: dict[str, Any]) -> None:
     """Each option is a constructor parameter of the SB3 class (or ``vec_normalize``); where SB3
     declares a plain int, float or bool, the value must be of that kind. SB3 checks the rest (an
     ``int | tuple`` train_freq, a float-or-schedule learning rate) when the model is made."""
-    from streamrl.running.options import check_option_types
+    from streamrl.core.options import check_option_types
 
     parameters = sb3_parameters(algorithm)
     known = sorted({*parameters, *EXTRA_OPTIONS})

@@ -31,7 +31,8 @@ import numpy as np
 
 from streamrl.algorithms import Episode
 from streamrl.baselines import BASELINES, check_baseline_options, sb3_parameters
-from streamrl.envs.make import domain_of, make_env, require
+from streamrl.core.extras import require
+from streamrl.envs.make import domain_of, make_env
 from streamrl.running.scalars import tensorboardx
 from streamrl.running.train import (Interrupted, ProgressFile, RunResult, _Progress, _SignalFlag, start_run_folder,
                                     write_results)

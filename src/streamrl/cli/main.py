@@ -135,7 +135,7 @@ def _train_options(algorithm: str, preset: str | None, overrides: dict) -> dict:
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(_train_algorithms())}")
     overrides = {**(preset_options(preset) if preset else {}), **overrides}
-    _check_overrides(ALGORITHMS[algorithm], overrides)
+    ALGORITHMS[algorithm].check_options(overrides)
     return overrides
 
 
@@ -169,23 +169,9 @@ def _read_config(path: Path) -> dict:
     return config
 
 
-def _check_overrides(cls, overrides: dict) -> None:
-    import inspect
-
-    known = {name for klass in cls.__mro__ for name in inspect.signature(klass.__init__).parameters} - {
-        "self", "args", "env", "kwargs", "observation_space", "action_space", "network", "preprocessing", "seed"}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(f"unknown --set key {unknown[0]!r} for {cls.__name__}; known keys: {', '.join(sorted(known))}")
-    from streamrl.running.options import check_option_types
-
-    check_option_types({name: p.default for klass in reversed(cls.__mro__) if klass is not object
-                        for name, p in inspect.signature(klass.__init__).parameters.items()}, overrides)
-
-
 def _checkpoint_and_env(target: Path) -> tuple[Path, str]:
     """A run folder or an agent file -> (agent file, env id)."""
-    from streamrl.algorithms.base import read_metadata
+    from streamrl.algorithms.agent_file import read_metadata
     from streamrl.running.train import check_run_agent, read_run_config
 
     if target.is_dir():
@@ -387,7 +373,7 @@ def _check_variants(spec) -> None:
                 if algorithm in BASELINES:
                     check_baseline_options(algorithm, options)
                 elif algorithm in ALGORITHMS:
-                    _check_overrides(ALGORITHMS[algorithm], options)
+                    ALGORITHMS[algorithm].check_options(options)
             except ValueError as e:
                 raise ValueError(f"sweep variant {name!r} with algorithm {algorithm!r}: "
                                  f"{str(e).replace('--set ', '')}") from None
@@ -408,7 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "checkpoint_every and an [agent] table; command-line values win")
     train.add_argument("--out", help="run folder (default runs/ALGO-ENV-seedS)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="agent option, e.g. --set lamda=0.9 --set optimizer=adaptive")
+                       help="agent option, e.g. --set lamda=0.9 --set step_rule=adaptive --set kappa=3")
     train.add_argument("--preset", choices=sorted(TECHNIQUE_PRESETS),
                        help="classic: every stream-x technique off (plain SGD "
                        "on the traces, default init, no layer norm, normalization, scaling or time feature); "

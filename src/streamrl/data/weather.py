@@ -14,7 +14,7 @@ from importlib import resources
 
 import numpy as np
 
-from streamrl.envs.make import require
+from streamrl.core.extras import require
 
 COLUMNS = ("Dry-bulb (C)", "Dew-point (C)", "RHum (%)", "Pressure (mbar)", "Wspd (m/s)", "GHI (W/m^2)",
            "DHI (W/m^2)")

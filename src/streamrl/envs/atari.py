@@ -1,4 +1,4 @@
-"""Atari frame processing (STREAM_X.md, Atari pipeline), environment side.
+"""Atari frame processing (docs/method.md, "Environment pipelines"), environment side.
 
 No-op starts, frame skip with max-pooling, life loss as terminal, FIRE on reset, 84x84 frames.
 Frames come grey from the emulator (ALE's grayscale mode) and are max-pooled and resized in

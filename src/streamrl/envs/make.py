@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import importlib
 import sys
 import warnings
 from dataclasses import dataclass, replace
@@ -11,6 +10,7 @@ from dataclasses import dataclass, replace
 import gymnasium as gym
 import numpy as np
 
+from streamrl.core.extras import MissingDependencyError, install_hint
 from streamrl.envs.preprocessing import PreprocessingConfig
 
 CLASSIC_EPISODE_LIMIT = 10_000
@@ -55,10 +55,6 @@ class ClipAction(gym.ActionWrapper):
         return clip_to_box(action, self.action_space)
 
 
-class MissingDependencyError(ImportError):
-    """An optional dependency is not installed; the message names the extra to install."""
-
-
 class MuJoCoWarning(UserWarning):
     """A warning of the MuJoCo engine (e.g. about a model file), as a Python warning."""
 
@@ -82,19 +78,6 @@ def _route_mujoco_warnings(mujoco) -> None:
     is left in place."""
     if mujoco.get_mju_user_warning() is None:
         mujoco.set_mju_user_warning(_warn_from_mujoco)
-
-
-def install_hint(extra: str) -> str:
-    """How to install an extra (double quotes: they work in every shell, Windows' too)."""
-    return f"the '{extra}' extra: pip install \"streamrl[{extra}]\""
-
-
-def require(module: str, extra: str, what: str):
-    """Import ``module``, or say which extra installs it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise MissingDependencyError(f"{what} needs {install_hint(extra)}") from None
 
 
 def _register(domain: str) -> None:
@@ -176,7 +159,7 @@ def check_spaces(env: gym.Env, env_id: str) -> None:
 
 def make_env(env_id: str, seed: int | None = None, normalize: bool = False, gamma: float = 0.99,
              **options) -> gym.Env:
-    """Make ``env_id`` with its domain's environment-side pipeline (STREAM_X.md, "Environment
+    """Make ``env_id`` with its domain's environment-side pipeline (docs/method.md, "Environment
     pipelines"): flattening, episode statistics (``info["episode"]`` with raw returns), action
     clipping, Atari frame processing.
 

@@ -1,4 +1,5 @@
-"""Running statistics and the learning-side preprocessing stages (STREAM_X.md, techniques 5-7).
+"""Running statistics and the learning-side preprocessing stages (docs/method.md: running mean and
+variance, observation normalization, reward scaling, the time feature).
 
 Each stage is a small stateful object used in exactly one place: inside the agent (so its state
 is saved with the agent) or inside the matching Gymnasium wrapper for people who want the

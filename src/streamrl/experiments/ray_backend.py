@@ -14,7 +14,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from streamrl.envs.make import require
+from streamrl.core.extras import require
 from streamrl.experiments.spec import RunSpec, SweepSpec
 from streamrl.experiments.sweep import POLL_SECONDS, Watch, execute_run, raise_keyboard_interrupt
 

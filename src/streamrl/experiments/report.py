@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from streamrl.running.compare import CURVE_WINDOW, GRID_POINTS, SeedRun, draw_curves, method_name, read_run
-from streamrl.running.files import atomic_path
+from streamrl.core.files import atomic_path
 from streamrl.running.plots import save_figure
 from streamrl.running.train import read_run_config
 
@@ -45,8 +45,8 @@ CONFIDENCE = 0.95
 FINAL_PERCENT = 10  # the final return averages the episodes that ended in this last part of the budget
 _CHUNK = 256  # bootstrap replicates averaged at a time (bounds memory for long curves and many seeds)
 
-# The paper's final average episodic returns (Elsayed, Vasan & Mahmood 2024; STREAM_X.md,
-# "Published figures"). "classic" is the paper's stream algorithm with every stream-x technique off.
+# The paper's final average episodic returns (Elsayed, Vasan & Mahmood 2024, the figures of its
+# stream-barrier and Atari comparisons). "classic" is the paper's stream algorithm with every stream-x technique off.
 PUBLISHED = {
     "Hopper-v4": {"classic": 0, "PPO1": 449, "SAC1": 276, "stream-x": 2173, "PPO": 2041, "SAC": 2304},
     "Walker2d-v4": {"classic": 0, "PPO1": 415, "SAC1": 624, "stream-x": 4335, "PPO": 2386, "SAC": 5098},
@@ -239,7 +239,7 @@ def bootstrap_mean_interval(values: np.ndarray, reps: int, seed: int = BOOTSTRAP
 
 
 def _rliable():
-    from streamrl.envs.make import require
+    from streamrl.core.extras import require
 
     what = "streamrl report's cross-environment statistics"
     return require("rliable.library", "report", what), require("rliable.metrics", "report", what)

@@ -303,7 +303,7 @@ def run_sweep(spec_path: Path, results: Path, workers: int, retries: int = 2, ra
               retry_failed: bool = False, show: bool = True, known_algorithms=None,
               on_event: Callable[[str], None] = print) -> SweepResult:
     """Run every run of the sweep that is not finished; returns the states of all of them."""
-    from streamrl.running.files import atomic_path
+    from streamrl.core.files import atomic_path
 
     spec, runs = prepare(spec_path, results, known_algorithms)
     if workers <= 0:

@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from streamrl.algorithms import Episode
-from streamrl.running.files import atomic_path
+from streamrl.core.files import atomic_path
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:

@@ -19,7 +19,7 @@ from types import ModuleType
 import numpy as np
 
 from streamrl.algorithms import Episode, StepInfo
-from streamrl.envs.make import MissingDependencyError, require
+from streamrl.core.extras import MissingDependencyError, require
 
 # A scalar written this long after the last flush flushes the file (and syncs it to disk), so a
 # live TensorBoard sees a run at most this stale, give or take the time to the next scalar.

@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 
 from streamrl.algorithms import ALGORITHMS, Episode, StreamAgent
-from streamrl.algorithms.base import read_metadata
+from streamrl.algorithms.agent_file import read_metadata
 from streamrl.envs import make_env
 from streamrl.envs.random_state import get_random_state, set_random_state
-from streamrl.running.files import WriteError, atomic_path, remove_temporaries
+from streamrl.core.files import WriteError, atomic_path, remove_temporaries
 from streamrl.running.scalars import ScalarLog, tensorboardx
 from streamrl.running.warm_up import warm_up
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from streamrl.nn import LayerNorm, NetworkSpec, build_torch_network, sparse_init_
+from streamrl.networks import LayerNorm, NetworkSpec, build_torch_network, sparse_init_
 
 
 @pytest.mark.parametrize("shape", [(20, 50), (32, 5), (16, 4, 3, 3), (8, 7)])

@@ -1,4 +1,4 @@
-"""Sparse initialization (STREAM_X.md, technique 3)."""
+"""Sparse initialization (Elsayed et al. 2024, Algorithm 1; docs/method.md, "Sparse initialization")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""ObGD and AdaptiveObGD against numbers worked out by hand.
+"""ObGD and AdaptiveObGD against numbers worked out by hand, through their torch optimizers (the
+same step-rule code the agents run, here on float64 parameters, so the hand numbers hold to 1e-12).
 
 Setup for every case: parameters w = [0.5, -1.0], f(w) = w . x, so grad f = x;
 lr = 1, gamma * lambda = 0.99 * 0.8 = 0.792, kappa = 2.
@@ -10,7 +11,7 @@ import math
 import pytest
 import torch
 
-from streamrl.optim import AdaptiveObGD, ObGD
+from streamrl.steprules.torch_optim import AdaptiveObGD, ObGD
 
 
 def make(cls, **kw):
@@ -24,8 +25,8 @@ def step(w, opt, x, delta, reset=False):
     opt.step(delta, reset=reset)
 
 
-def trace(opt, w):
-    return (-opt.state[w]["eligibility_trace"]).tolist()  # the optimizer stores -z
+def trace(opt, index=0):
+    return opt.traces()[index].tolist()
 
 
 def test_obgd_bound_inactive():
@@ -33,7 +34,7 @@ def test_obgd_bound_inactive():
     step(w, opt, [0.1, 0.2], delta=0.5)
     # z = [0.1, 0.2]; M = 1 * 2 * max(0.5, 1) * 0.3 = 0.6 <= 1, so a' = 1; w += 1 * 0.5 * z
     assert w.tolist() == pytest.approx([0.55, -0.9], abs=1e-12)
-    assert trace(opt, w) == pytest.approx([0.1, 0.2], abs=1e-12)
+    assert trace(opt) == pytest.approx([0.1, 0.2], abs=1e-12)
     assert opt.last_step_size == 1.0 and opt.last_bound_active is False
 
 
@@ -47,14 +48,14 @@ def test_obgd_bound_active_then_reset():
     assert opt.last_bound_active is True
     assert opt.last_step_size == pytest.approx(1 / 19.4256, rel=1e-12)
     assert w.tolist() == pytest.approx([0.55 - 1 / 6, -0.9 - 1 / 3], abs=1e-12)
-    assert trace(opt, w) == [0.0, 0.0]  # cleared after the update, which used it
+    assert trace(opt) == [0.0, 0.0]  # cleared after the update, which used it
 
 
 def test_obgd_without_reset_keeps_trace():
     w, opt = make(ObGD)
     step(w, opt, [0.1, 0.2], delta=0.5)
     step(w, opt, [1.0, 2.0], delta=-3.0)
-    assert trace(opt, w) == pytest.approx([1.0792, 2.1584], abs=1e-12)
+    assert trace(opt) == pytest.approx([1.0792, 2.1584], abs=1e-12)
 
 
 def test_adaptive_obgd_first_two_steps():
@@ -78,8 +79,8 @@ def test_adaptive_obgd_first_two_steps():
     assert opt.last_step_size == pytest.approx(1 / m2, rel=1e-12)
     expected = [w1[0] - 3 * zhat2[0] / m2, w1[1] - 3 * zhat2[1] / m2]
     assert w.tolist() == pytest.approx(expected, abs=1e-12)
-    assert opt.state[w]["v"].tolist() == pytest.approx(v, rel=1e-12)
-    assert opt.counter == 2
+    assert opt.rule.v.tolist() == pytest.approx(v, rel=1e-12)
+    assert opt.rule.t == 2
 
 
 def test_obgd_rejects_several_groups():
@@ -98,7 +99,7 @@ def test_bound_off_is_plain_sgd_on_the_traces():
     # (the bounded optimizer took a' = 1 / 19.4256 here)
     assert w.tolist() == pytest.approx([-2.6876, -7.3752], abs=1e-12)
     assert opt.last_step_size == 1.0 and opt.last_bound_active is False
-    assert trace(opt, w) == pytest.approx([1.0792, 2.1584], abs=1e-12)
+    assert trace(opt) == pytest.approx([1.0792, 2.1584], abs=1e-12)
 
 
 def test_bound_off_keeps_the_learning_rate_as_given():
@@ -134,7 +135,7 @@ def test_a_parameter_without_gradient_has_a_decaying_trace():
     assert opt.last_step_size == pytest.approx(1 / 7.4256, rel=1e-12)
     assert w1.item() == pytest.approx(0.55 - 3 * 1.0792 / 7.4256, abs=1e-12)
     assert w2.item() == pytest.approx(-0.9 - 3 * 0.1584 / 7.4256, abs=1e-12)
-    assert trace(opt, w2) == pytest.approx([0.1584], abs=1e-12)
+    assert trace(opt, 1) == pytest.approx([0.1584], abs=1e-12)
 
 
 @pytest.mark.parametrize("cls", [ObGD, AdaptiveObGD])
@@ -145,7 +146,7 @@ def test_loaded_state_continues_like_an_uninterrupted_run(cls, into):
     saved_w, saved_state = w.detach().clone(), copy.deepcopy(opt.state_dict())  # the optimizer updates in place
     step(w, opt, [1.0, 2.0], delta=-3.0)
     step(w, opt, [0.3, -0.4], delta=0.7)
-    expected_w, expected_trace = w.tolist(), trace(opt, w)
+    expected_w, expected_trace = w.tolist(), trace(opt)
     # torch's load_state_dict replaces the state tensors the optimizer updates in place: an
     # optimizer that has updated already must take the loaded numbers, not keep its own
     w2, opt2 = make(cls) if into == "a new optimizer" else (w, opt)
@@ -154,7 +155,7 @@ def test_loaded_state_continues_like_an_uninterrupted_run(cls, into):
     opt2.load_state_dict(saved_state)
     step(w2, opt2, [1.0, 2.0], delta=-3.0)
     step(w2, opt2, [0.3, -0.4], delta=0.7)
-    assert w2.tolist() == expected_w and trace(opt2, w2) == expected_trace
+    assert w2.tolist() == expected_w and trace(opt2) == expected_trace
 
 
 @pytest.mark.parametrize("cls", [ObGD, AdaptiveObGD])
@@ -162,22 +163,24 @@ def test_a_deep_copy_continues_like_the_original_and_apart_from_it(cls):
     w, opt = make(cls, overshoot_bound=False)
     step(w, opt, [0.1, 0.2], delta=0.5)
     w_copy, opt_copy = copy.deepcopy((w, opt))  # (one memo: the copy's optimizer moves the copy's w)
-    assert opt_copy.param_groups[0]["params"][0] is w_copy and not opt_copy.overshoot_bound
+    assert opt_copy.param_groups[0]["params"][0] is w_copy and not opt_copy.rule.overshoot_bound
     for params, optimizer in ((w, opt), (w_copy, opt_copy)):
         step(params, optimizer, [1.0, 2.0], delta=-3.0)
-    assert w_copy.tolist() == w.tolist() and trace(opt_copy, w_copy) == trace(opt, w)
+    assert w_copy.tolist() == w.tolist() and trace(opt_copy) == trace(opt)
     assert opt_copy.last_step_size == opt.last_step_size
     step(w_copy, opt_copy, [0.3, -0.4], delta=0.7)  # the copy's traces are its own
-    assert trace(opt_copy, w_copy) != trace(opt, w) and w_copy.tolist() != w.tolist()
+    assert trace(opt_copy) != trace(opt) and w_copy.tolist() != w.tolist()
 
 
-def test_state_of_another_shape_is_refused():
+def test_state_of_another_shape_or_rule_is_refused():
     w, opt = make(ObGD)
     step(w, opt, [0.1, 0.2], delta=0.5)
-    opt.state[w]["eligibility_trace"] = torch.zeros(3, dtype=torch.float64)
-    with pytest.raises(ValueError, match=r"eligibility_trace of parameter 0 has shape \(3,\), the parameter "
-                                         r"\(2,\): the state comes from another network"):
-        step(w, opt, [0.1, 0.2], delta=0.5)
+    bigger = ObGD([torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))])
+    with pytest.raises(ValueError, match=r"saved z has shape \(3,\), this network needs \(2,\)"):
+        opt.load_state_dict(bigger.state_dict())
+    with pytest.raises(ValueError, match="the state is of step rule 'adaptive', not 'obgd'"):
+        opt.load_state_dict(make(AdaptiveObGD)[1].state_dict())
+    assert trace(opt) == pytest.approx([0.1, 0.2], abs=1e-12)  # nothing was applied
 
 
 def test_frozen_parameters_are_never_moved():
@@ -188,11 +191,12 @@ def test_frozen_parameters_are_never_moved():
     (-(w * 0.1 + frozen).sum()).backward()
     opt.step(float("nan"))  # a diverging delta must not reach a frozen parameter
     assert frozen.item() == 2.0 and math.isnan(w.item())
-    assert "eligibility_trace" not in opt.state[frozen]
+    assert len(opt.traces()) == 1  # (no trace for it)
 
 
 def test_mixed_dtypes_are_refused_in_one_line():
     a = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
     b = torch.nn.Parameter(torch.zeros(2, dtype=torch.float32))
-    with pytest.raises(ValueError, match=r"several dtypes \(torch.float32, torch.float64\); convert the module"):
+    with pytest.raises(ValueError, match=r"several dtypes \(torch.float32, torch.float64\); one flat vector holds "
+                                         r"them all: convert the module to one"):
         ObGD([a, b])

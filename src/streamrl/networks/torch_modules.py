@@ -1,41 +1,28 @@
-"""The paper's networks (STREAM_X.md, "Networks"), built from a plain description.
-
-A :class:`NetworkSpec` says what the network is; :func:`build_torch_network` makes the torch
-module and :func:`initialize` gives it the sparse initialization from a NumPy generator, so
-every implementation of a network starts from the same numbers for the same seed.
-"""
+"""The paper's networks as torch modules (the torch backend, and for custom networks built from
+the same pieces): parameter-free layer norm, and the MLP and CNNs of :mod:`streamrl.networks.spec`
+initialized from a NumPy generator, so both backends start from the same numbers for a seed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
 
-from streamrl.nn.init import default_uniform, sparse_uniform
-
-NETWORK_KINDS = ("mlp", "minatar_cnn", "atari_cnn")
-# The CNNs (STREAM_X.md, "Networks"): (C_out, kernel, stride) of each conv layer, no padding, then
-# the width of the one hidden dense layer before the output layer.
-CNN_LAYERS = {"minatar_cnn": ([(16, 3, 1)], 128),
-              "atari_cnn": ([(32, 8, 5), (64, 4, 3), (64, 3, 2)], 256)}
+from streamrl.networks.init import default_uniform, sparse_uniform
+from streamrl.networks.spec import CNN_LAYERS, NetworkSpec
 
 
-@dataclass(frozen=True)
-class NetworkSpec:
-    kind: str  # one of NETWORK_KINDS
-    input_shape: tuple[int, ...]
-    n_outputs: int
-    hidden: tuple[int, ...] = (32, 32)  # MLP hidden widths; the CNNs' dense widths are fixed
+class LayerNorm(nn.Module):
+    """Normalizes each sample over all of its features (C x H x W together for a conv output).
+    It has no parameters, by design: the method uses none."""
 
-    def __post_init__(self) -> None:
-        if self.kind not in NETWORK_KINDS:
-            raise ValueError(f"unknown network kind {self.kind!r}; choose one of {NETWORK_KINDS}")
+    def __init__(self, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
 
-
-def _torch():
-    from streamrl.envs.make import require
-
-    return require("torch", "torch", "the torch backend")
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, x.shape[1:], eps=self.eps)
 
 
 def build_torch_network(spec: NetworkSpec, sparsity: float = 0.9, rng: np.random.Generator | None = None,
@@ -44,11 +31,6 @@ def build_torch_network(spec: NetworkSpec, sparsity: float = 0.9, rng: np.random
 
     The ablations: ``layer_norm=False`` leaves the normalization out (layer then LeakyReLU);
     ``sparse_init=False`` gives PyTorch's default initialization instead of the sparse one."""
-    torch = _torch()
-    from torch import nn
-
-    from streamrl.nn.layers import LayerNorm
-
     def hidden_block(layer: nn.Module) -> list[nn.Module]:
         return [layer, LayerNorm(), nn.LeakyReLU(0.01)] if layer_norm else [layer, nn.LeakyReLU(0.01)]
 
@@ -81,9 +63,6 @@ def build_torch_network(spec: NetworkSpec, sparsity: float = 0.9, rng: np.random
 
 def initialize(module, sparsity: float, rng: np.random.Generator) -> None:
     """Sparse weights and zero biases for every linear and conv layer, in module order."""
-    torch = _torch()
-    from torch import nn
-
     with torch.no_grad():
         for m in module.modules():
             if isinstance(m, (nn.Linear, nn.Conv2d)):
@@ -93,11 +72,8 @@ def initialize(module, sparsity: float, rng: np.random.Generator) -> None:
 
 
 def initialize_default(module, rng: np.random.Generator) -> None:
-    """PyTorch's default init (:func:`~streamrl.nn.init.default_uniform`) for every linear and conv
+    """PyTorch's default init (:func:`~streamrl.networks.init.default_uniform`) for every linear and conv
     layer, in module order, weight then bias."""
-    torch = _torch()
-    from torch import nn
-
     with torch.no_grad():
         for m in module.modules():
             if isinstance(m, (nn.Linear, nn.Conv2d)):

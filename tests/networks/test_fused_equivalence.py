@@ -1,5 +1,6 @@
-"""The fused (Numba) learner against the torch learner: from the same initial weights, the same
-1,000 updates give the same weights, traces and outputs, for MLPs and the MinAtar CNN (300 for
+"""A learner on the fused (Numba) network against one on the torch network, each with the same
+step rule: from the same initial weights, the same 1,000 updates give the same weights, traces
+and outputs, for MLPs and the MinAtar CNN (300 for
 the Atari CNN, see below), with ObGD and AdaptiveObGD, including steps where the bound is active
 and where traces are cleared.
 
@@ -23,9 +24,9 @@ import numpy as np
 import pytest
 import torch
 
-from streamrl.nn.fused_learner import FusedLearner
-from streamrl.nn.networks import NetworkSpec, build_torch_network
-from streamrl.nn.torch_learner import TorchLearner
+from streamrl.learners import make_learner
+from streamrl.networks import NetworkSpec
+from streamrl.networks import fused_kernels
 
 SPECS = [NetworkSpec("mlp", (12,), 2, (32, 32)),  # a classic-control Q network
          NetworkSpec("mlp", (18,), 12, (128, 128)),  # HalfCheetah actor
@@ -44,10 +45,9 @@ def relative_error(a: list[np.ndarray], b: list[np.ndarray]) -> float:
 @pytest.mark.parametrize("spec", SPECS, ids=["mlp-32", "mlp-128", "minatar-cnn", "atari-cnn"])
 def test_same_updates_same_numbers(spec, optimizer):
     torch.set_num_threads(1)
-    fused = FusedLearner(spec, optimizer, rng=np.random.default_rng(0))
-    reference = TorchLearner(build_torch_network(spec, rng=np.random.default_rng(0)), spec.n_outputs, optimizer,
-                             lr=1.0, gamma=0.99, lamda=0.8, kappa=2.0)
-    assert relative_error(fused.parameters(), [p.detach().numpy() for p in reference.params]) == 0.0
+    fused, reference = (make_learner(spec, optimizer, backend=backend, rng=np.random.default_rng(0))
+                        for backend in ("fused", "torch"))
+    assert relative_error(fused.parameters(), reference.parameters()) == 0.0
     rng = np.random.default_rng(1)
     active, cleared, worst_output = 0, 0, 0.0
     for _ in range(UPDATES[spec]):
@@ -61,10 +61,10 @@ def test_same_updates_same_numbers(spec, optimizer):
         active += info_fused.bound_active
         cleared += reset
         if reset:
-            assert not fused.z.any()
+            assert not any(z.any() for z in fused.traces())
     assert active > UPDATES[spec] / 10 and cleared > UPDATES[spec] / 20  # both regimes were exercised
-    assert relative_error(fused.parameters(), [p.detach().numpy() for p in reference.params]) <= TOLERANCE
-    assert relative_error(fused.traces(), [z.numpy() for z in reference.traces()]) <= TOLERANCE
+    assert relative_error(fused.parameters(), reference.parameters()) <= TOLERANCE
+    assert relative_error(fused.traces(), reference.traces()) <= TOLERANCE
     assert worst_output <= 10 * TOLERANCE  # outputs at every step, relative to their size
     x = rng.normal(size=spec.input_shape).astype(np.float32)
     np.testing.assert_allclose(fused.evaluate(x), reference.evaluate(x), rtol=1e-4, atol=1e-5)
@@ -72,20 +72,22 @@ def test_same_updates_same_numbers(spec, optimizer):
 
 def test_fused_state_round_trip():
     spec = SPECS[0]
-    a = FusedLearner(spec, "adaptive", rng=np.random.default_rng(0))
+    a = make_learner(spec, "adaptive", backend="fused", rng=np.random.default_rng(0))
     a.forward(np.ones(12, dtype=np.float32))
     a.update(np.ones(2), 2.0, False)
-    b = FusedLearner(spec, "adaptive", rng=np.random.default_rng(9))
+    b = make_learner(spec, "adaptive", backend="fused", rng=np.random.default_rng(9))
     b.load_state_dict(a.state_dict())
     x = np.linspace(-1, 1, 12).astype(np.float32)
     np.testing.assert_array_equal(a.evaluate(x), b.evaluate(x))
-    assert b.t == 1 and np.array_equal(a.v, b.v) and np.array_equal(a.z, b.z)
+    assert b.rule.t == 1 and np.array_equal(a.rule.v, b.rule.v) and np.array_equal(a.rule.z, b.rule.z)
     with pytest.raises(ValueError, match="saved w has shape"):
-        FusedLearner(SPECS[1], rng=np.random.default_rng(0)).load_state_dict(a.state_dict())
+        make_learner(SPECS[1], backend="fused", rng=np.random.default_rng(0)).load_state_dict(a.state_dict())
+    with pytest.raises(ValueError, match="the saved step-rule state has no 'v'"):
+        make_learner(spec, "adaptive", backend="fused").load_state_dict({"w": a.state_dict()["w"], "z": a.rule.z})
 
 
 def test_update_needs_a_forward():
-    learner = FusedLearner(SPECS[0], rng=np.random.default_rng(0))
+    learner = make_learner(SPECS[0], backend="fused", rng=np.random.default_rng(0))
     with pytest.raises(RuntimeError, match="needs a forward"):
         learner.update(np.ones(2), 1.0, False)
 
@@ -93,13 +95,11 @@ def test_update_needs_a_forward():
 def test_read_only_inputs_make_numba_compile_nothing_new():
     """A read-only array is another type to Numba: passed as it is, it would compile a kernel again
     (seconds each, mid-run). The learner copies such inputs first."""
-    from streamrl.nn import fused
-
-    learner = FusedLearner(NetworkSpec("mlp", (3,), 2, (8, 8)), rng=np.random.default_rng(0))
+    learner = make_learner(NetworkSpec("mlp", (3,), 2, (8, 8)), backend="fused", rng=np.random.default_rng(0))
     x, g = np.ones(3, dtype=np.float32), np.array([1.0, 0.0])
     learner.forward(x)
     learner.update(g, 0.1, False)
-    kernels = (fused.forward, fused.obgd_update)
+    kernels = (fused_kernels.forward, fused_kernels.accumulate_trace)
     before = [len(kernel.signatures) for kernel in kernels]
     x.flags.writeable = g.flags.writeable = False
     learner.forward(x)

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from streamrl.nn import LayerNorm, NetworkSpec, build_torch_network
-from streamrl.nn.init import default_uniform
+from streamrl.networks import LayerNorm, NetworkSpec, build_torch_network
+from streamrl.networks.init import default_uniform
 
 
 def leaky(x):

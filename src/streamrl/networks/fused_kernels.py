@@ -1,4 +1,5 @@
-"""Compiled (Numba, nopython) kernels for the paper's standard networks and ObGD updates.
+"""Compiled (Numba, nopython) kernels for the paper's standard networks: the forward pass, the
+backward pass into a trace, and the step.
 
 The network is a chain of convolutions (none for an MLP, one 3x3 stride-1 for MinAtar, three
 strided ones for Atari; no padding, as ``nn.Conv2d(c_in, c_out, k, stride=s)``) followed by an
@@ -8,16 +9,16 @@ with one flat trace ``z`` beside it.
 
 Weights and traces are float32 as in the torch path. Activations and their gradients are
 float32 for the CNNs (so their inner loops vectorize without conversions) and float64 for the
-small MLPs (FusedLearner picks); layer-norm statistics and the trace's L1 norm accumulate in
-float64 (the L1 norm of a 131k-weight trace summed in float32 is visibly off, see
-``streamrl.optim``), except each dense weight row's share of the norm, summed in the activations'
-precision (a float32 row of MinAtar's is 1,024 values, summed in vector lanes, then added in
-float64; converting every value to float64 made that pass twice as slow).
+small MLPs (FusedNetwork picks); layer-norm statistics and the trace's L1 norm accumulate in
+float64 (the L1 norm of a 131k-weight trace summed in float32 is visibly off), except each dense
+weight row's share of the norm, summed in the activations' precision (a float32 row of MinAtar's
+is 1,024 values, summed in vector lanes, then added in float64; converting every value to float64
+made that pass twice as slow).
 
-An update is one kernel call (``obgd_update`` or ``adaptive_obgd_update``): ``_accumulate_trace``
-decays the trace, adds the gradient and sums |z| in one pass over the parameters
-(``_adaptive_direction`` makes z_hat and its norm in a second); the weights move in the next
-forward pass (see ``forward``).
+An update is ``accumulate_trace`` (the backward pass: it decays a trace, adds the gradient and
+sums |z| in one pass over the parameters), then the step rule's own arithmetic
+(:mod:`streamrl.steprules`), then a step that the next forward pass makes on its way (see
+``forward``).
 
 Helpers are inlined into the kernels at Numba's level (``inline="always"``): with reassociation
 allowed, a kernel that calls a separately compiled helper computed slightly different numbers
@@ -300,8 +301,8 @@ def _unpack_cache(layout, acts, inv_out):
 
 
 # The step an update leaves for the next forward pass (see ``forward``) lives in a float64 array
-# ``pending`` = [what, scale], written and cleared by the kernels themselves, so no Ctrl-C between
-# a kernel's return and the next Python line can lose a step or make one twice.
+# ``pending`` = [what, scale]: set by FusedNetwork.step, cleared by the kernel that makes the step,
+# so no Ctrl-C between that kernel's return and the next Python line can make a step twice.
 NO_STEP, STEP, STEP_THEN_CLEAR = range(3)  # what: nothing; w += scale direction; that, then direction <- 0
 WHAT, SCALE = range(2)
 
@@ -313,12 +314,6 @@ def _step_along(w, direction, scale, clear):
         w[i] += scale * direction[i]
     if clear:
         direction[:] = 0.0
-
-
-@njit(cache=True, fastmath=FAST, inline="always")
-def _leave_step(pending, what, step, delta):
-    """Records the step w += step delta direction for the next pass."""
-    pending[WHAT], pending[SCALE] = what, step * delta
 
 
 @njit(cache=True, fastmath=FAST)
@@ -510,7 +505,7 @@ def _accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work):
     sizes, w_off, b_off, h_off, convs = _unpack_layout(layout)
     h, _, n, patches, inv, _ = _unpack_cache(layout, acts, inv_out)
     g, scratch = work[:layout[N_VALUES]], work[layout[N_VALUES]:]
-    decay = g.dtype.type(decay)  # the activations' precision (see FusedLearner)
+    decay = g.dtype.type(decay)  # the activations' precision (see FusedNetwork)
     l1 = 0.0
     n_conv = len(convs)
     n_layers = len(sizes) - 1
@@ -552,53 +547,29 @@ def _accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work):
     return l1
 
 
-@njit(cache=True, fastmath=FAST, inline="always")
-def _bounded_step(l1, delta, lr, kappa):
-    """ObGD's bound: M = lr kappa max(|delta|, 1) |z|_1; the step is lr / M if M > 1, else lr."""
-    bound = lr * kappa * max(abs(delta), 1.0) * l1
-    return lr / bound if bound > 1.0 else lr
+# The kernels a network's update is made of, called from Python: ``accumulate_trace`` (the
+# backward pass, adding the gradient into a trace), then the step rule's own arithmetic, then the
+# step, which waits in ``pending`` for the next forward pass (or ``apply_step``).
+@njit(cache=True, fastmath=FAST)
+def accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work):
+    """z <- decay z + d(g_out . outputs)/dw at the state cached by the last forward pass, in one
+    pass over z (``work``: scratch space); returns |z|_1 (float64). With decay 0, z is the gradient."""
+    return _accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work)
 
 
-@njit(cache=True, fastmath=FAST, inline="always")
-def _adaptive_direction(z, v, t, delta, beta2, eps, zhat):
-    """AdaptiveObGD at update t: v <- b2 v + (1-b2)(delta z)^2; z_hat = z / sqrt(v / (1-b2^t) + eps).
-    Elementwise in float32, as torch does it; returns |z_hat|_1, summed in float64. Its kernel runs
-    with NumPy's error model: under Python's the division carries a zero check (none can be zero)
-    that kept this loop scalar, 2.8x slower for MinAtar's 132k weights."""
-    delta32, beta32, rest32 = np.float32(delta), np.float32(beta2), np.float32(1.0 - beta2)
-    correction, eps32 = np.float32(1.0 - beta2**t), np.float32(eps)
+@njit(cache=True, fastmath=FAST)
+def add_to_trace(z, decay, grad):
+    """z <- decay z + grad for a gradient computed elsewhere (the torch backend's); returns |z|_1
+    (float64)."""
     l1 = 0.0
     for i in range(len(z)):
-        dz = delta32 * z[i]
-        v[i] = beta32 * v[i] + rest32 * dz * dz
-        zh = z[i] / np.sqrt(v[i] / correction + eps32)
-        zhat[i] = zh
-        l1 += abs(zh)
+        z[i], size = _decay_add(z[i], decay, grad[i])
+        l1 += size
     return l1
 
 
-# One kernel call per update (a call costs microseconds in a training loop). It returns the step
-# size alpha' and leaves the move itself, w += alpha' delta along z or z_hat, in ``pending`` for
-# the next forward pass or ``apply_step``: made here, it read every weight once more.
 @njit(cache=True, fastmath=FAST)
-def obgd_update(w, z, decay, g_out, layout, acts, inv_out, work, delta, lr, kappa, reset, pending):
-    """ObGD: z <- decay z + d(g_out . outputs)/dw at the cached state; leaves the bounded step
-    along z (then z <- 0 if reset) pending. Returns the step size."""
-    l1 = _accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work)
-    step = _bounded_step(l1, delta, lr, kappa)
-    _leave_step(pending, STEP_THEN_CLEAR if reset else STEP, step, delta)
-    return step
-
-
-@njit(cache=True, fastmath=FAST, error_model="numpy")  # see _adaptive_direction
-def adaptive_obgd_update(w, z, v, t, decay, g_out, layout, acts, inv_out, work, delta, lr, kappa, beta2, eps, reset,
-                         zhat, pending):
-    """AdaptiveObGD at update t: the same trace, then z_hat, then z <- 0 if reset; leaves the
-    bounded step along z_hat (its bound uses |z_hat|_1) pending. Returns the step size."""
-    _accumulate_trace(w, z, decay, g_out, layout, acts, inv_out, work)
-    l1 = _adaptive_direction(z, v, t, delta, beta2, eps, zhat)
-    if reset:
-        z[:] = 0.0
-    step = _bounded_step(l1, delta, lr, kappa)
-    _leave_step(pending, STEP, step, delta)
-    return step
+def step_along(w, direction, scale, clear):
+    """w += scale direction (elementwise, in w's precision), then direction <- 0 if ``clear``: a step
+    made at once."""
+    _step_along(w, direction, w.dtype.type(scale), clear)

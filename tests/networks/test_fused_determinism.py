@@ -10,20 +10,20 @@ import pytest
 PROGRAM = """
 import hashlib
 import numpy as np
-from streamrl.nn.fused_learner import FusedLearner
-from streamrl.nn.networks import NetworkSpec
+from streamrl.learners import make_learner
+from streamrl.networks import NetworkSpec
 
 digest = hashlib.sha256()
 for spec, steps in [(NetworkSpec("mlp", (5,), 2, (32, 32)), 200), (NetworkSpec("minatar_cnn", (4, 10, 10), 3), 200),
                     (NetworkSpec("atari_cnn", (4, 84, 84), 4), 50)]:
     for optimizer in ("obgd", "adaptive"):
-        learner = FusedLearner(spec, optimizer, rng=np.random.default_rng(0))
+        learner = make_learner(spec, optimizer, backend="fused", rng=np.random.default_rng(0))
         rng = np.random.default_rng(1)
         for _ in range(steps):
             digest.update(learner.forward(rng.normal(size=spec.input_shape)).tobytes())
             digest.update(learner.evaluate(rng.normal(size=spec.input_shape)).tobytes())
             learner.update(rng.normal(size=spec.n_outputs), float(rng.normal() * 3), bool(rng.random() < 0.1))
-        digest.update(learner.w.tobytes() + learner.z.tobytes())
+        digest.update(b"".join(a.tobytes() for a in (*learner.parameters(), *learner.traces())))
 print(digest.hexdigest())
 """
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from streamrl.nn.policies import GaussianPolicy, SoftmaxPolicy
+from streamrl.algorithms.policies import GaussianPolicy, SoftmaxPolicy
 
 
 def test_softmax_objective_gradient_by_hand():
@@ -60,7 +60,7 @@ def test_softmax_sampling_frequencies():
 
 
 def test_compiled_sum_is_numpys_to_the_last_bit():
-    from streamrl.nn.policies import _sum
+    from streamrl.algorithms.policies import _sum
 
     rng = np.random.default_rng(1)
     for n in [*range(1, 140), 255, 256, 257, 1000]:  # below 8, NumPy's 8-way blocks, and its pairwise halves

@@ -5,9 +5,9 @@ its layouts (one unfolded row per tap, one per position): outputs, the weight an
 import numpy as np
 import pytest
 
-from streamrl.nn import fused
-from streamrl.nn.fused_learner import FusedLearner, conv_layout
-from streamrl.nn.networks import NetworkSpec
+from streamrl.networks import NetworkSpec
+from streamrl.networks import fused_kernels as fused
+from streamrl.networks.fused import FusedNetwork, conv_layout
 
 # (C_in, H, W, C_out, k, stride). The first: 6 positions and 5 outputs, for the kernels' passes
 # over four rows at a time and their remainders, with a last column that is never read. Then the
@@ -98,11 +98,11 @@ def test_strided_conv_matches_numpy_loops(by_position, shape):
 
 
 def test_atari_cnn_layout_and_too_small_input():
-    learner = FusedLearner(NetworkSpec("atari_cnn", (4, 84, 84), 6), rng=np.random.default_rng(0))
+    network = FusedNetwork(NetworkSpec("atari_cnn", (4, 84, 84), 6), rng=np.random.default_rng(0))
     # 84x84 -> 16x16 (k 8, s 5) -> 5x5 (k 4, s 3) -> 2x2 (k 3, s 2), then 256 -> 256 -> 6
-    assert [p.shape for p in learner.parameters()] == [(32, 4, 8, 8), (32,), (64, 32, 4, 4), (64,), (64, 64, 3, 3),
+    assert [p.shape for p in network.parameters()] == [(32, 4, 8, 8), (32,), (64, 32, 4, 4), (64,), (64, 64, 3, 3),
                                                        (64,), (256, 256), (256,), (6, 256), (6,)]
-    assert learner.convs[:, fused.BY_POSITION].tolist() == [0, 0, 0]  # 256 positions of 256 taps, 25 of 512, 4 of 576
+    assert network.convs[:, fused.BY_POSITION].tolist() == [0, 0, 0]  # 256 positions of 256 taps, 25 of 512, 4 of 576
     with pytest.raises(ValueError, match=r"conv layer 2 \(4x4\) does not fit its 3x3 input: the network needs larger "
                                          r"inputs than \(4, 20, 20\)"):
-        FusedLearner(NetworkSpec("atari_cnn", (4, 20, 20), 6))
+        FusedNetwork(NetworkSpec("atari_cnn", (4, 20, 20), 6))
