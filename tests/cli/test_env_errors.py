@@ -6,7 +6,6 @@ exit status, no traceback, nothing half-written."""
 import pytest
 
 from streamrl import StreamAgent
-
 from tests.helpers import streamrl as run
 from tests.helpers import streamrl_after
 

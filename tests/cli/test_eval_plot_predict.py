@@ -7,8 +7,7 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 
-from streamrl.running.compare import curve_on_grid
-
+from streamrl.running.plot import curve_on_grid
 from tests.helpers import streamrl as run
 
 

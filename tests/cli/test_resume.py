@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from tests.helpers import STREAMRL, ctrl_c_as_from_a_terminal, wait_until
+
 ARGS = ["train", "q", "CartPole-v1", "--steps", "150000", "--seed", "1", "--checkpoint-every", "2000", "--quiet"]
 
 

@@ -19,7 +19,6 @@ from streamrl.experiments.report import (
     published,
     write_report,
 )
-
 from tests.helpers import streamrl as run
 
 REPS = 400
@@ -334,7 +333,7 @@ def test_without_rliable_the_message_names_the_extra(results, tmp_path):
 def test_curves_show_the_papers_final_return_beside_a_method_that_has_one():
     from matplotlib.figure import Figure
 
-    from streamrl.running.compare import draw_curves
+    from streamrl.running.plot import draw_curves
 
     ax = Figure().subplots()
     run = (np.array([10, 20]), np.array([1.0, 3.0]), 20)

@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from streamrl.cli.main import _parse_value
+from streamrl.experiments.runs import plan, train_command
 from streamrl.experiments.spec import conflicts, expand, parse_spec
-from streamrl.experiments.sweep import plan, train_command
 from tests.helpers import streamrl
 
 BASE = {"algorithms": ["q"], "envs": ["CartPole-v1"], "seeds": 1, "steps": 1000}

@@ -25,8 +25,7 @@ import pytest
 import torch
 
 from streamrl.learners import make_learner
-from streamrl.networks import NetworkSpec
-from streamrl.networks import fused_kernels
+from streamrl.networks import NetworkSpec, fused_kernels
 
 SPECS = [NetworkSpec("mlp", (12,), 2, (32, 32)),  # a classic-control Q network
          NetworkSpec("mlp", (18,), 12, (128, 128)),  # HalfCheetah actor

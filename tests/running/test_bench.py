@@ -57,7 +57,7 @@ def test_a_worker_that_dies_is_named_with_its_exit_code_instead_of_waited_for():
     import multiprocessing as mp
     import os
 
-    from streamrl.running.throughput import _answer
+    from streamrl.running.bench import _answer
 
     context = mp.get_context("spawn")
     parent, child = context.Pipe()
@@ -76,7 +76,7 @@ def stat_fields(pid: int) -> list[str]:
 
 def test_busy_processes_spin_while_the_block_runs_and_are_gone_after():
     """``--busy N``: N real processes take CPU time during the bench and none outlives it."""
-    from streamrl.running.throughput import busy
+    from streamrl.running.bench import busy
 
     def cpu_seconds(pid: int) -> float:
         fields = stat_fields(pid)
@@ -137,7 +137,7 @@ def bench_under_way() -> tuple[subprocess.Popen, set[int]]:
     """A real bench with one spinner (in a session of its own, as a terminal's job is), once all six
     children run (the spinner, multiprocessing's resource tracker and the four workers) and the
     bench has started its last one: while it starts a child it ignores SIGINT itself (see
-    throughput._start_deaf_to_ctrl_c), so a Ctrl-C then would be lost. Its 1,000 repeats would take
+    bench._start_deaf_to_ctrl_c), so a Ctrl-C then would be lost. Its 1,000 repeats would take
     hours: a bench that waited for its workers instead of stopping them would not end in time."""
     from tests.helpers import STREAMRL, ctrl_c_as_from_a_terminal, wait_until
 

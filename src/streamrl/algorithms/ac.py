@@ -9,9 +9,9 @@ import gymnasium as gym
 import numpy as np
 
 from streamrl.algorithms.base import StepInfo, StreamAgent
+from streamrl.algorithms.policies import GaussianPolicy, SoftmaxPolicy
 from streamrl.algorithms.td import td_update
 from streamrl.envs.make import clip_to_box
-from streamrl.algorithms.policies import GaussianPolicy, SoftmaxPolicy
 
 
 class StreamAC(StreamAgent):

@@ -54,7 +54,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     no code from the file)."""
     from safetensors import safe_open
 
-    from streamrl import __version__
+    from streamrl.core.version import __version__
 
     try:
         with safe_open(os.fspath(path), framework="numpy") as f:
@@ -109,7 +109,7 @@ def save_agent(agent: StreamAgent, path: str | os.PathLike, extra_metadata: dict
     from safetensors import SafetensorError
     from safetensors.numpy import save_file
 
-    from streamrl import __version__
+    from streamrl.core.version import __version__
 
     tensors = {f"{name}.{k}": v for name, learner in agent.learners.items() for k, v in learner.state_dict().items()}
     tensors.update({f"preprocessor.{k}": v for k, v in agent.preprocessor.state_dict().items()})

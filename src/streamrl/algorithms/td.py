@@ -13,7 +13,6 @@ from streamrl.envs.preprocessing import PreprocessingConfig
 from streamrl.learners import Learner
 from streamrl.steprules import UpdateInfo
 
-
 ONE = np.ones(1)  # df/dv for f = v(s); learners only read grad_out
 
 

@@ -33,9 +33,10 @@ from streamrl.algorithms import Episode
 from streamrl.baselines import BASELINES, check_baseline_options, sb3_parameters
 from streamrl.core.extras import require
 from streamrl.envs.make import domain_of, make_env
+from streamrl.running.progress import ProgressBar, ProgressFile
 from streamrl.running.scalars import tensorboardx
-from streamrl.running.train import (Interrupted, ProgressFile, RunResult, _Progress, _SignalFlag, start_run_folder,
-                                    write_results)
+from streamrl.running.signals import SignalFlag
+from streamrl.running.train import Interrupted, RunResult, owned_run_folder, start_run_folder, write_results
 
 VEC_NORMALIZE_DOMAINS = ("mujoco", "dmc")  # where the RL Zoo's PPO normalizes
 
@@ -103,6 +104,14 @@ def baseline_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Pa
                  tensorboard: bool = True, label: str | None = None, progress_file: Path | None = None) -> RunResult:
     """Train the SB3 baseline ``algorithm`` for exactly ``steps`` env steps, writing a run folder
     (``label`` and ``progress_file`` as for :func:`streamrl.running.train.train_run`)."""
+    with owned_run_folder(out_dir, progress_file):
+        return _baseline_run(algorithm, env_id, steps, seed, out_dir, options, progress, resume, tensorboard, label,
+                             progress_file)
+
+
+def _baseline_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path, options: dict[str, Any] | None,
+                  progress: bool, resume: bool, tensorboard: bool, label: str | None,
+                  progress_file: Path | None) -> RunResult:
     if resume:
         raise ValueError(f"{algorithm} runs (Stable-Baselines3) keep no checkpoint and cannot resume; start the run "
                          f"again: streamrl train {algorithm} {env_id} --steps {steps} --seed {seed} --out {out_dir} "
@@ -122,7 +131,7 @@ def baseline_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Pa
                                          "sb3_class": BASELINES[algorithm].sb3_class, **hyperparameters}})
     episodes: list[Episode] = []
     timing: list[list[Any]] = []
-    display = _Progress(steps, 0, algorithm, env_id) if progress else None
+    display = ProgressBar(steps, 0, algorithm, env_id) if progress else None
     reporter = ProgressFile(progress_file, steps) if progress_file is not None else None
     scalars = None
     if tensorboard:
@@ -154,7 +163,7 @@ def baseline_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Pa
                 display.update(counter, episode, episodes)
             return n < steps and interrupt.at_step is None
 
-    with _SignalFlag() as interrupt:
+    with SignalFlag() as interrupt:
         try:
             model.learn(total_timesteps=steps, callback=EpisodeLog())
         except KeyboardInterrupt:  # a second signal

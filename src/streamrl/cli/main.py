@@ -24,7 +24,7 @@ from pathlib import Path
 
 from streamrl.algorithms import ALGORITHMS
 from streamrl.algorithms.techniques import PRESETS as TECHNIQUE_PRESETS
-from streamrl.running import throughput
+from streamrl.running import bench
 
 
 def _parse_value(text: str):
@@ -94,10 +94,20 @@ def _train_owning(args: argparse.Namespace, owner: contextlib.ExitStack) -> int:
             resume = f"resume it with: streamrl train --resume {out}; or " if (out / CHECKPOINT).exists() else ""
             raise ValueError(f"{out} already holds an unfinished run; {resume}pass --out DIR for a new one or "
                              "--overwrite to start it over")
+    from streamrl.baselines import BASELINES
+
+    progress_file = Path(args.progress_file) if args.progress_file else None
     try:
-        result = train_run(algorithm, env_id, steps, seed, out, overrides, progress=not args.quiet,
-                           checkpoint_every=every, resume=bool(args.resume), tensorboard=not args.no_tensorboard,
-                           label=label, progress_file=Path(args.progress_file) if args.progress_file else None)
+        if algorithm in BASELINES:  # Stable-Baselines3: the same files, no checkpoint (they cannot resume)
+            from streamrl.baselines.sb3 import baseline_run
+
+            result = baseline_run(algorithm, env_id, steps, seed, out, overrides, progress=not args.quiet,
+                                  resume=bool(args.resume), tensorboard=not args.no_tensorboard, label=label,
+                                  progress_file=progress_file)
+        else:
+            result = train_run(algorithm, env_id, steps, seed, out, overrides, progress=not args.quiet,
+                               checkpoint_every=every, resume=bool(args.resume), tensorboard=not args.no_tensorboard,
+                               label=label, progress_file=progress_file)
     except Interrupted as stop:
         if stop.checkpoint_step is None:
             print(f"streamrl: interrupted at step {stop.step:,} before the first checkpoint; nothing to resume "
@@ -214,7 +224,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from streamrl.running.compare import plot_runs
+    from streamrl.running.plot import plot_runs
 
     groups = plot_runs([Path(r) for r in args.runs], Path(args.out))
     for (algorithm, env_id), n in sorted(groups.items()):
@@ -258,7 +268,7 @@ def _predict(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "predictions.csv", ["row", "prediction", "discounted_return"],
               [[i, f"{p:.6g}", f"{g:.6g}"] for i, (p, g) in enumerate(zip(result.predictions, result.returns))])
-    from streamrl.running.plots import prediction_plot
+    from streamrl.running.figures import prediction_plot
 
     prediction_plot(result, out / "predictions.png")
     half = len(target) // 2
@@ -277,7 +287,7 @@ def _is_number(text: str) -> bool:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    throughput.run(args)
+    bench.run(args)
     return 0
 
 
@@ -308,7 +318,8 @@ def _run_sweep(spec_path: Path, results: Path, args: argparse.Namespace, known: 
     unfinished, 130 if stopped."""
     import shlex
 
-    from streamrl.experiments.sweep import plan, prepare, run_sweep, train_command
+    from streamrl.experiments.runs import plan, train_command
+    from streamrl.experiments.sweep import prepare, run_sweep
 
     spec, runs = prepare(spec_path, results, known)
     _check_variants(spec)
@@ -332,14 +343,14 @@ def _run_sweep(spec_path: Path, results: Path, args: argparse.Namespace, known: 
 
 
 def _reproduce(args: argparse.Namespace) -> int:
+    import importlib.util
     import tempfile
 
     import yaml
 
-    import importlib.util
-
     from streamrl.baselines import BASELINES
-    from streamrl.experiments.presets import PRESETS as EXPERIMENTS, preset_sweeps
+    from streamrl.experiments.reproduce import PRESETS as EXPERIMENTS
+    from streamrl.experiments.reproduce import preset_sweeps
 
     # the baselines only where Stable-Baselines3 is installed; the preset says what it leaves out
     known = [*ALGORITHMS, *(BASELINES if importlib.util.find_spec("stable_baselines3") else [])]
@@ -428,9 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--seed", type=int, default=0)
     predict.add_argument("--out", default="prediction", help="output folder (default ./prediction)")
     predict.set_defaults(run=_predict)
-    bench = sub.add_parser("bench", help="steps per second of each agent, medians over repeats")
-    throughput.add_arguments(bench)
-    bench.set_defaults(run=_bench)
+    bench_parser = sub.add_parser("bench", help="steps per second of each agent, medians over repeats")
+    bench.add_arguments(bench_parser)
+    bench_parser.set_defaults(run=_bench)
     report = sub.add_parser("report", help="learning curves, final returns and IQM / probability of improvement "
                             "across environments, as Markdown and PNGs")
     report.add_argument("results", nargs="+", metavar="RESULTS", help="folders searched for run folders")
@@ -449,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce = sub.add_parser("reproduce", help="the paper's experiments as sweeps, at a fraction of its steps",
                                description="Run a preset of the paper's experiments as sweeps (one per part, in "
                                "RESULTS/<part>); rerun to continue.")
-    from streamrl.experiments.presets import PRESETS as EXPERIMENTS
+    from streamrl.experiments.reproduce import PRESETS as EXPERIMENTS
 
     reproduce.add_argument("preset", choices=list(EXPERIMENTS), help="; ".join(f"{k}: {p.description}"
                                                                        for k, p in EXPERIMENTS.items()))

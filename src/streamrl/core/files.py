@@ -4,12 +4,15 @@ so a reader never sees a half-written result under the final name."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
+import json
 import os
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 TEMPORARY = ".tmp"
 
@@ -80,3 +83,15 @@ def remove_temporaries(folder: Path, names: Iterable[str]) -> list[Path]:
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
     return removed
+
+
+def write_json(path: Path, data: Any) -> None:
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(data, indent=2) + "\n")
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)

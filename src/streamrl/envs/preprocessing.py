@@ -10,12 +10,17 @@ on a Gymnasium env or is fed raw numbers step by step.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, asdict
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from streamrl.envs.normalization import (NonFiniteObservation, ObservationNormalizer, RewardScaler, TimeFeature,
-                                         all_finite)
+from streamrl.envs.normalization import (
+    NonFiniteObservation,
+    ObservationNormalizer,
+    RewardScaler,
+    TimeFeature,
+    all_finite,
+)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from streamrl.core.extras import require
+from streamrl.experiments.runs import POLL_SECONDS, Watch, execute_run, raise_keyboard_interrupt
 from streamrl.experiments.spec import RunSpec, SweepSpec
-from streamrl.experiments.sweep import POLL_SECONDS, Watch, execute_run, raise_keyboard_interrupt
 
 
 def run_on_ray(address: str, todo: list[RunSpec], spec: SweepSpec, root: Path, retries: int, session: str,

@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from streamrl.running.compare import CURVE_WINDOW, GRID_POINTS, SeedRun, draw_curves, method_name, read_run
 from streamrl.core.files import atomic_path
-from streamrl.running.plots import save_figure
+from streamrl.running.figures import save_figure
+from streamrl.running.plot import CURVE_WINDOW, GRID_POINTS, SeedRun, draw_curves, method_name, read_run
 from streamrl.running.train import read_run_config
 
 BOOTSTRAP_SEED = 0
@@ -543,7 +543,7 @@ def machine_description() -> str:
 
 
 def render_markdown(stats: Statistics, paths: Sequence[Path], curve_files: dict[str, str], iqm_file: str) -> str:
-    from streamrl import __version__
+    from streamrl.core.version import __version__
 
     envs = sorted({env for _, env in stats.groups})
     methods = sorted({method for method, _ in stats.groups})
@@ -648,13 +648,13 @@ def _definitions(stats: Statistics) -> list[str]:
              f"- **Curves**: each run's mean return over its last {CURVE_WINDOW} episodes at {GRID_POINTS} "
              f"points from 0 to the longest budget; a run has no value before its first episode ends or past "
              f"its own budget.",
-             f"- **Paper figures** (Elsayed, Vasan & Mahmood 2024, final average episodic return at the "
-             f"paper's budget: 2M steps for MuJoCo and DM Control, 10M for Atari) stand beside runs of "
-             f"the same setting: Hopper-v5 and Walker2d-v5 are shown against the paper's Hopper-v4 and "
-             f"Walker2d-v4 rows, `ALE/<Game>-v5` and `<Game>NoFrameskip-v4` against the game's row. "
-             f"Methods map to the paper's columns by name: `ac` (`q` on Atari), `stream-x` -> stream-x; "
-             f"`classic`, `classic-ac`, `ac-classic` -> classic; `ppo1` -> PPO1, likewise PPO, SAC1, SAC, "
-             f"DQN1, DQN. Other labels have no paper figure.",
+             "- **Paper figures** (Elsayed, Vasan & Mahmood 2024, final average episodic return at the "
+             "paper's budget: 2M steps for MuJoCo and DM Control, 10M for Atari) stand beside runs of "
+             "the same setting: Hopper-v5 and Walker2d-v5 are shown against the paper's Hopper-v4 and "
+             "Walker2d-v4 rows, `ALE/<Game>-v5` and `<Game>NoFrameskip-v4` against the game's row. "
+             "Methods map to the paper's columns by name: `ac` (`q` on Atari), `stream-x` -> stream-x; "
+             "`classic`, `classic-ac`, `ac-classic` -> classic; `ppo1` -> PPO1, likewise PPO, SAC1, SAC, "
+             "DQN1, DQN. Other labels have no paper figure.",
              f"- **Cross-environment statistics** use rliable; its bootstraps (in rliable 1.2.0) draw from NumPy's "
              f"global generator, which the report seeds with {BOOTSTRAP_SEED} for each estimate, so the "
              f"same runs give the same report.",

@@ -11,10 +11,10 @@ import numpy as np
 
 from streamrl.algorithms import StreamAgent
 from streamrl.algorithms.agent_file import check_env_fits
-from streamrl.envs import domain_of, make_env
 from streamrl.core.extras import require
-from streamrl.running.console import spinner, transient_bar
 from streamrl.core.files import WriteError, atomic_path
+from streamrl.envs import domain_of, make_env
+from streamrl.running.console import spinner, transient_bar
 from streamrl.running.warm_up import warm_up
 
 VIDEO_FPS = {"classic": 50, "mujoco": 50, "dmc": 50, "minatar": 15, "atari": 30}

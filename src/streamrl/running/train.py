@@ -13,11 +13,9 @@ keeping the previous checkpoint.
 from __future__ import annotations
 
 import contextlib
-import csv
 import errno
 import json
 import os
-import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,10 +26,12 @@ import numpy as np
 
 from streamrl.algorithms import ALGORITHMS, Episode, StreamAgent
 from streamrl.algorithms.agent_file import read_metadata
+from streamrl.core.files import WriteError, remove_temporaries, write_csv, write_json
 from streamrl.envs import make_env
 from streamrl.envs.random_state import get_random_state, set_random_state
-from streamrl.core.files import WriteError, atomic_path, remove_temporaries
+from streamrl.running.progress import ProgressBar, ProgressFile
 from streamrl.running.scalars import ScalarLog, tensorboardx
+from streamrl.running.signals import SignalFlag
 from streamrl.running.warm_up import warm_up
 
 RUN_FILES = ("config.json", "episodes.csv", "timing.csv", "summary.json", "agent.safetensors",
@@ -39,7 +39,6 @@ RUN_FILES = ("config.json", "episodes.csv", "timing.csv", "summary.json", "agent
 CHECKPOINT = "checkpoint.safetensors"
 LOCK = ".run.lock"  # held by the process that trains the run (see run_lock)
 GRACE_STEPS = 20_000
-PROGRESS_SECONDS = 2.0
 
 
 class Interrupted(Exception):
@@ -55,18 +54,6 @@ class RunResult:
     out_dir: Path
     episodes: list[Episode]
     wall_time: float
-
-
-def write_json(path: Path, data: Any) -> None:
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(json.dumps(data, indent=2) + "\n")
-
-
-def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
 
 
 RUN_CONFIG_KEYS = ("algorithm", "env_id", "steps", "seed")
@@ -171,28 +158,6 @@ def read_run_state(path: Path) -> dict[str, Any]:
     return json.loads(metadata["run"])
 
 
-class _SignalFlag:
-    """First SIGINT/SIGTERM: ask the run to stop at the next episode end; second: stop now."""
-
-    def __init__(self) -> None:
-        self.at_step: int | None = None
-        self.previous = {}
-
-    def __enter__(self) -> "_SignalFlag":
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.at_step is not None:
-            raise KeyboardInterrupt
-        self.at_step = -1  # the training loop records the step
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-
 def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
               agent_options: dict[str, Any] | None = None, progress: bool = True,
               checkpoint_every: int = 10_000, resume: bool = False, tensorboard: bool = True,
@@ -200,20 +165,26 @@ def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
     """Train ``algorithm`` on ``env_id`` up to ``steps`` steps in ``out_dir`` (or resume there).
 
     ``label`` names the run's group in reports (default: the algorithm). ``progress_file``, when
-    given, is rewritten atomically about every ``PROGRESS_SECONDS`` with the step count, for a
-    sweep that watches many runs.
+    given, is rewritten atomically every few seconds with the step count, for a sweep that
+    watches many runs. The run owns ``out_dir`` throughout (:func:`owned_run_folder`)."""
+    with owned_run_folder(out_dir, progress_file):
+        return _train_run(algorithm, env_id, steps, seed, out_dir, agent_options, progress, checkpoint_every, resume,
+                          tensorboard, label, progress_file)
 
-    The run owns ``out_dir`` throughout (:func:`run_lock`): a second run there is refused. A
-    write that fails (a full disk, say) stops the run with an :class:`OSError` naming the file and
-    the checkpoint kept; summary.json, the mark of a finished run, is written last."""
+
+@contextlib.contextmanager
+def owned_run_folder(out_dir: Path, progress_file: Path | None = None) -> Iterator[None]:
+    """``out_dir`` owned by this process for the block (:func:`run_lock`: a second run there is
+    refused), cleared of the temporary files of writes killed in an earlier run. A write that fails
+    in the block (a full disk, say) ends it with an :class:`OSError` naming the file and the
+    checkpoint kept; summary.json, the mark of a finished run, is written last."""
     with run_lock(out_dir):
-        # Temporary files of writes killed in an earlier run here: no one else writes these names now.
+        # no one else writes these names now
         names = [*RUN_FILES, *([progress_file.name] if progress_file is not None
                                and Path(progress_file).parent.resolve() == out_dir.resolve() else [])]
         remove_temporaries(out_dir, names)
         try:
-            return _train_run(algorithm, env_id, steps, seed, out_dir, agent_options, progress, checkpoint_every,
-                              resume, tensorboard, label, progress_file)
+            yield
         except WriteError as e:
             raise write_failed(e, out_dir) from None
 
@@ -240,15 +211,8 @@ def _train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path
                progress: bool, checkpoint_every: int, resume: bool, tensorboard: bool, label: str | None,
                progress_file: Path | None) -> RunResult:
     """:func:`train_run` in its owned folder."""
-    from streamrl.baselines import BASELINES
-
-    if algorithm in BASELINES:  # Stable-Baselines3: the same files, no checkpoint (they cannot resume)
-        from streamrl.baselines.sb3 import baseline_run
-
-        return baseline_run(algorithm, env_id, steps, seed, out_dir, agent_options, progress=progress, resume=resume,
-                            tensorboard=tensorboard, label=label, progress_file=progress_file)
     if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join([*ALGORITHMS, *BASELINES])}")
+        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
     if steps <= 0:
         raise ValueError(f"--steps must be a positive number of steps, got {steps}")
     if checkpoint_every <= 0:
@@ -302,12 +266,12 @@ def _train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path
         agent.save(out_dir / CHECKPOINT, extra_metadata={"run": json.dumps(run_state)})
         last_checkpoint = agent.num_steps
 
-    display = _Progress(steps, agent.num_steps, algorithm, env_id) if progress else None
+    display = ProgressBar(steps, agent.num_steps, algorithm, env_id) if progress else None
     reporter = ProgressFile(progress_file, steps) if progress_file is not None else None
     scalars = None
     if tensorboard:
         scalars = ScalarLog(out_dir / "tensorboard", purge_step=agent.num_steps + 1 if resume else None)
-    with _SignalFlag() as interrupt:
+    with SignalFlag() as interrupt:
         def on_step(agent: StreamAgent, info: Any, episode: Episode | None) -> bool | None:
             nonlocal next_checkpoint
             if interrupt.at_step == -1:
@@ -356,7 +320,7 @@ def _train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path
 
 def start_run_folder(out_dir: Path, config: dict[str, Any]) -> None:
     """Make ``out_dir`` without an earlier run's files, and write its config.json."""
-    from streamrl import __version__
+    from streamrl.core.version import __version__
 
     out_dir.mkdir(parents=True, exist_ok=True)
     # a rerun with --overwrite must not leave the old results beside the new; summary.json first, so
@@ -378,7 +342,7 @@ def write_results(out_dir: Path, episodes: list[Episode], timing: list[list[Any]
     write_csv(out_dir / "timing.csv", ["end_step", "wall_time"], timing)
     returns = [e.episode_return for e in episodes]
     if returns:
-        from streamrl.running.plots import learning_curve
+        from streamrl.running.figures import learning_curve
 
         learning_curve(episodes, out_dir / "learning_curve.png", title)
     # last: summary.json says the run is finished (to 'streamrl train', sweeps and reports)
@@ -387,48 +351,3 @@ def write_results(out_dir: Path, episodes: list[Episode], timing: list[list[Any]
         "steps_per_second": round(steps / wall, 1),
         "mean_return_last_10": float(np.mean(returns[-10:])) if returns else None,
         "best_return": max(returns) if returns else None})
-
-
-class ProgressFile:
-    """{"step", "steps"} in a small JSON file, rewritten at most every PROGRESS_SECONDS (the caller
-    asks only every few hundred steps, so the clock is read rarely) and once at the end."""
-
-    def __init__(self, path: Path, steps: int) -> None:
-        self.path, self.steps, self.last = path, steps, -PROGRESS_SECONDS
-
-    def update(self, step: int, final: bool = False) -> None:
-        now = time.monotonic()
-        if final or now - self.last >= PROGRESS_SECONDS:
-            write_json(self.path, {"step": step, "steps": self.steps})
-            self.last = now
-
-
-class _Progress:
-    """A live bar: steps, steps/s, ETA, last and mean episodic return, epsilon where it applies."""
-
-    def __init__(self, total: int, done: int, algorithm: str, env_id: str) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[rate]} steps/s"), TimeRemainingColumn(),
-                                 TextColumn("{task.fields[stats]}"), refresh_per_second=4)
-        self.task = self.progress.add_task(f"{algorithm} {env_id}", total=total, completed=done, rate="-", stats="")
-        self.progress.start()
-        self.start, self.first, self.done = time.perf_counter(), done, done
-
-    def update(self, agent: StreamAgent, episode: Episode | None, episodes: list[Episode]) -> None:
-        self.done = agent.num_steps
-        if self.done % 200 and episode is None:
-            return
-        rate = (self.done - self.first) / max(time.perf_counter() - self.start, 1e-9)
-        stats = ""
-        if episodes:
-            recent = [e.episode_return for e in episodes[-10:]]
-            stats = f"return last {episodes[-1].episode_return:.1f} mean10 {np.mean(recent):.1f}"
-        if hasattr(agent, "epsilon"):
-            stats += f" eps {agent.epsilon:.3f}"
-        self.progress.update(self.task, completed=self.done, rate=f"{rate:,.0f}", stats=stats)
-
-    def close(self) -> None:
-        self.progress.update(self.task, completed=self.done)
-        self.progress.stop()

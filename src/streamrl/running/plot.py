@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from streamrl.running.plots import save_figure, smooth
+from streamrl.running.figures import save_figure, smooth
 from streamrl.running.train import read_run_config
 
 GRID_POINTS = 200

@@ -3,7 +3,7 @@ cannot run left out and said."""
 
 import pytest
 
-from streamrl.experiments.presets import classic_options, preset_sweeps
+from streamrl.experiments.reproduce import classic_options, preset_sweeps
 from tests.helpers import streamrl
 
 EVERY_ALGORITHM = ["q", "sarsa", "ac", "td", "ppo", "ppo1", "sac", "sac1", "dqn", "dqn1"]

@@ -1,7 +1,7 @@
 """Steps per second of each agent on the paper's workloads, both backends in the same run.
 
     streamrl bench [--steps N] [--repeats K] [--only ALGO:ENV ...] [--busy N]
-    (or: python -m streamrl.running.throughput)
+    (or: python -m streamrl.running.bench)
 
 For each workload four worker processes start side by side: the environment alone (random
 actions, drawn before timing), the agent on the torch backend, the agent on the fused backend,
