@@ -1,8 +1,20 @@
-"""streamrl: streaming deep reinforcement learning (stream-x, Elsayed, Vasan & Mahmood 2024)."""
+"""streamrl: streaming deep reinforcement learning: stream-x (Elsayed, Vasan & Mahmood 2024) and
+Intentional updates (Sharifnassab et al. 2026)."""
 
-from streamrl.algorithms import Episode, StepInfo, StreamAC, StreamAgent, StreamQ, StreamSARSA, StreamTD
+from streamrl.algorithms import (
+                                 Episode,
+                                 IntentionalAC,
+                                 IntentionalQ,
+                                 IntentionalTD,
+                                 StepInfo,
+                                 StreamAC,
+                                 StreamAgent,
+                                 StreamQ,
+                                 StreamSARSA,
+                                 StreamTD,
+)
 from streamrl.core.version import __version__
 from streamrl.envs import make_env
 
-__all__ = ["StreamAgent", "StreamQ", "StreamSARSA", "StreamAC", "StreamTD", "StepInfo", "Episode", "make_env",
-           "__version__"]
+__all__ = ["StreamAgent", "StreamQ", "StreamSARSA", "StreamAC", "StreamTD", "IntentionalQ", "IntentionalAC",
+           "IntentionalTD", "StepInfo", "Episode", "make_env", "__version__"]

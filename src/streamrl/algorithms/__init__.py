@@ -1,11 +1,15 @@
-"""The stream-x algorithms, one file each."""
+"""The algorithms, one file each: stream-x's (Stream TD, Q, SARSA, AC) and Intentional TD, Q, AC."""
 
 from streamrl.algorithms.ac import StreamAC
 from streamrl.algorithms.base import Episode, StepInfo, StreamAgent
+from streamrl.algorithms.intentional import IntentionalAC, IntentionalQ, IntentionalTD
 from streamrl.algorithms.q import StreamQ
 from streamrl.algorithms.sarsa import StreamSARSA
 from streamrl.algorithms.td import StreamTD
 
-ALGORITHMS = {"q": StreamQ, "sarsa": StreamSARSA, "ac": StreamAC, "td": StreamTD}
+# the names of 'streamrl train' and of agent files
+ALGORITHMS = {"q": StreamQ, "sarsa": StreamSARSA, "ac": StreamAC, "td": StreamTD,
+              "iq": IntentionalQ, "iac": IntentionalAC, "itd": IntentionalTD}
 
-__all__ = ["StreamAgent", "StreamQ", "StreamSARSA", "StreamAC", "StreamTD", "StepInfo", "Episode", "ALGORITHMS"]
+__all__ = ["StreamAgent", "StreamQ", "StreamSARSA", "StreamAC", "StreamTD", "IntentionalQ", "IntentionalAC",
+           "IntentionalTD", "StepInfo", "Episode", "ALGORITHMS"]

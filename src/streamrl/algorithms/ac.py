@@ -54,13 +54,15 @@ class StreamAC(StreamAgent):
         s_next, r = self._advance(reward, next_obs, terminated, truncated)
         s = self._state
         done = terminated or truncated
-        _, delta, critic, overshot = td_update(self, self.critic, s, r, s_next, done)  # the critic is Stream TD
+        _, delta, critic, overshot = td_update(self, self.critic, s, r, s_next, done,  # the critic is Stream TD
+                                               self._bootstrap(terminated, truncated))
         entropy_coef = self.entropy_coef * np.sign(delta)
         actor = self.actor.update(self.policy.objective_grad(self.actor_out, self.action, entropy_coef), delta,
                                   reset=done)
         self._finish(s_next, next_obs, done)
         return StepInfo(float(delta), critic.step_size, critic.bound_active, overshot,
-                        actor_step_size=actor.step_size, actor_bound_active=actor.bound_active)
+                        actor_step_size=actor.step_size, actor_bound_active=actor.bound_active,
+                        change_ratio=critic.change_ratio, actor_change_ratio=actor.change_ratio)
 
     def _predict(self, state: np.ndarray, deterministic: bool) -> Any:
         out = self.actor.evaluate(state)

@@ -39,6 +39,8 @@ class StepInfo(NamedTuple):
     value: float | None = None  # Stream TD: the prediction v(s) before the update
     actor_step_size: float | None = None
     actor_bound_active: bool | None = None
+    change_ratio: float | None = None  # Intentional updates: first-order output change over the intended one
+    actor_change_ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ class StreamAgent(ABC):
                  sparsity: float = 0.9, track_overshoot: bool = False, backend: str = "auto",
                  torch_threads: int | None = 1, sparse_init: bool = True, layer_norm: bool = True,
                  normalize_observation: bool | None = None, scale_reward: bool | None = None,
-                 time_info: bool | None = None, **step_rule_options: Any) -> None:
+                 time_info: bool | None = None, reward_trace_reset: str | None = None,
+                 bootstrap_truncated: bool = False, **step_rule_options: Any) -> None:
         self.env = env
         if env is not None:
             observation_space, action_space = env.observation_space, env.action_space
@@ -121,11 +124,13 @@ class StreamAgent(ABC):
         self.step_rule, self.step_rule_options = step_rule, self._rule_options(step_rule, step_rule_options)
         self.sparsity, self.track_overshoot = sparsity, track_overshoot
         self.hidden = tuple(hidden) if hidden is not None else DOMAINS[domain].hidden
-        for name, value in (("sparse_init", sparse_init), ("layer_norm", layer_norm)):
+        for name, value in (("sparse_init", sparse_init), ("layer_norm", layer_norm),
+                            ("bootstrap_truncated", bootstrap_truncated)):
             check_switch(name, value)
-        self.sparse_init, self.layer_norm = sparse_init, layer_norm
+        self.sparse_init, self.layer_norm, self.bootstrap_truncated = sparse_init, layer_norm, bootstrap_truncated
         self.preprocessing = apply_preprocessing_switches(preprocessing or self._default_preprocessing(env, domain),
-                                                          domain, normalize_observation, scale_reward, time_info)
+                                                          domain, normalize_observation, scale_reward, time_info,
+                                                          reward_trace_reset)
         self.backend, self.torch_threads = backend, torch_threads
         self.rng = np.random.default_rng(seed)
         # predict() draws from its own generator, so evaluating never changes the training stream
@@ -286,6 +291,12 @@ class StreamAgent(ABC):
         return (f"; the agent diverged before that (non-finite weights in {' and '.join(diverged)}), so its action "
                 f"was not a number{hint}")
 
+    def _bootstrap(self, terminated: bool, truncated: bool) -> float:
+        """1.0 where the TD target bootstraps on the next state, 0.0 at a terminal. A time-limit
+        truncation is a terminal unless ``bootstrap_truncated``: with the time feature it is one of
+        the time-augmented state (stream-x); without it, the state goes on (Intentional AC)."""
+        return 0.0 if terminated or (truncated and not self.bootstrap_truncated) else 1.0
+
     def _finish(self, next_state: np.ndarray, next_obs: Any, done: bool) -> None:
         self.num_steps += 1
         self._acted = False
@@ -409,6 +420,7 @@ class StreamAgent(ABC):
                 "hidden": list(self.hidden), "sparsity": self.sparsity, "track_overshoot": self.track_overshoot,
                 "domain": self.domain, "seed": self.seed, "backend": self.backend,
                 "sparse_init": self.sparse_init, "layer_norm": self.layer_norm,
+                "bootstrap_truncated": self.bootstrap_truncated,
                 **{k: v for k, v in self.techniques().items() if k in ("normalize_observation", "scale_reward",
                                                                       "time_info")},
                 "preprocessing": self.preprocessing.to_dict(), **self._algorithm_config()}

@@ -9,8 +9,9 @@ from streamrl.algorithms.epsilon_greedy import EpsilonGreedyAgent, greedy_value
 
 
 class StreamQ(EpsilonGreedyAgent):
-    """Stream Q(lambda): delta = r + gamma (1 - done) max_a' q(s', a') - q(s, a); f = q(s, a); traces
-    cleared after the update at an episode end or after a non-greedy action."""
+    """Stream Q(lambda): delta = r + gamma b max_a' q(s', a') - q(s, a), with b = 0 at a terminal (see
+    ``bootstrap_truncated``), else 1; f = q(s, a); traces cleared after the update at an episode end
+    or after a non-greedy action."""
 
     algorithm = "q"
 
@@ -24,12 +25,13 @@ class StreamQ(EpsilonGreedyAgent):
     def observe(self, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> StepInfo:
         s_next, r = self._advance(reward, next_obs, terminated, truncated)
         s, a = self._state, self.action
-        done = terminated or truncated  # with time information, truncation is terminal too
-        delta = r + self.gamma * (1 - done) * greedy_value(self.q.evaluate(s_next)) - self.q_sa
+        done, bootstrap = terminated or truncated, self._bootstrap(terminated, truncated)
+        delta = r + self.gamma * bootstrap * greedy_value(self.q.evaluate(s_next)) - self.q_sa
         update = self.q.update(self.one_hot(a), delta, reset=done or self.nongreedy)
         overshot = None
         if self.track_overshoot:
-            delta_after = r + self.gamma * (1 - done) * greedy_value(self.q.evaluate(s_next)) - self.q.evaluate(s)[a]
+            delta_after = r + self.gamma * bootstrap * greedy_value(self.q.evaluate(s_next)) - self.q.evaluate(s)[a]
             overshot = self._overshot(delta, delta_after)
         self._finish(s_next, next_obs, done)
-        return StepInfo(float(delta), update.step_size, update.bound_active, overshot)
+        return StepInfo(float(delta), update.step_size, update.bound_active, overshot,
+                        change_ratio=update.change_ratio)

@@ -32,16 +32,17 @@ class StreamSARSA(EpsilonGreedyAgent):
     def observe(self, reward: float, next_obs: Any, terminated: bool, truncated: bool) -> StepInfo:
         s_next, r = self._advance(reward, next_obs, terminated, truncated)
         s, a = self._state, self.action
-        done = terminated or truncated
+        done, bootstrap = terminated or truncated, self._bootstrap(terminated, truncated)
         q_next = self.q.evaluate(s_next)
-        a_next = None if done else self.epsilon_greedy(q_next)[0]
-        q_next_a = 0.0 if done else q_next[a_next]
-        delta = r + self.gamma * (1 - done) * q_next_a - self.q_sa
+        a_next = self.epsilon_greedy(q_next)[0] if bootstrap else None  # (after a truncation, not taken)
+        q_next_a = q_next[a_next] if bootstrap else 0.0
+        delta = r + self.gamma * bootstrap * q_next_a - self.q_sa
         update = self.q.update(self.one_hot(a), delta, reset=done)
         overshot = None
         if self.track_overshoot:
-            q_after = 0.0 if done else self.q.evaluate(s_next)[a_next]
-            overshot = self._overshot(delta, r + self.gamma * (1 - done) * q_after - self.q.evaluate(s)[a])
-        self.next_action = a_next
+            q_after = self.q.evaluate(s_next)[a_next] if bootstrap else 0.0
+            overshot = self._overshot(delta, r + self.gamma * bootstrap * q_after - self.q.evaluate(s)[a])
+        self.next_action = None if done else a_next
         self._finish(s_next, next_obs, done)
-        return StepInfo(float(delta), update.step_size, update.bound_active, overshot)
+        return StepInfo(float(delta), update.step_size, update.bound_active, overshot,
+                        change_ratio=update.change_ratio)

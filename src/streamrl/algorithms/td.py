@@ -17,22 +17,23 @@ ONE = np.ones(1)  # df/dv for f = v(s); learners only read grad_out
 
 
 def td_update(agent: StreamAgent, v: Learner, s: np.ndarray, c: float, s_next: np.ndarray,
-              done: bool) -> tuple[float, float, UpdateInfo, bool | None]:
-    """One Stream TD(lambda) step of a state-value learner (also Stream AC's critic).
-    Returns v(s) before the update, delta, what the update did, and whether it overshot."""
+              done: bool, bootstrap: float) -> tuple[float, float, UpdateInfo, bool | None]:
+    """One Stream TD(lambda) step of a state-value learner (also Stream AC's critic): ``bootstrap``
+    1 or 0 (a terminal), ``done`` the episode's end. Returns v(s) before the update, delta, what
+    the update did, and whether it overshot."""
     v_s = v.forward(s)[0]
-    delta = c + agent.gamma * (1 - done) * v.evaluate(s_next)[0] - v_s
+    delta = c + agent.gamma * bootstrap * v.evaluate(s_next)[0] - v_s
     update = v.update(ONE, delta, reset=done)  # f = v(s); traces cleared at an episode end
     overshot = None
     if agent.track_overshoot:
-        delta_after = c + agent.gamma * (1 - done) * v.evaluate(s_next)[0] - v.evaluate(s)[0]
+        delta_after = c + agent.gamma * bootstrap * v.evaluate(s_next)[0] - v.evaluate(s)[0]
         overshot = agent._overshot(delta, delta_after)
     return v_s, delta, update, overshot
 
 
 class StreamTD(StreamAgent):
-    """Stream TD(lambda): delta = c + gamma (1 - done) v(s') - v(s); f = v(s); traces cleared at an
-    episode end. Network obs -> 128 -> 128 -> 1 on vector inputs.
+    """Stream TD(lambda): delta = c + gamma b v(s') - v(s), b = 0 at a terminal (see
+    ``bootstrap_truncated``), else 1; f = v(s); traces cleared at an episode end. Network obs -> 128 -> 128 -> 1 on vector inputs.
 
     On an env it follows ``policy`` (a function of the raw observation; uniform random when None)
     and predicts the discounted return of the env's reward. On a stream of rows, call
@@ -73,9 +74,10 @@ class StreamTD(StreamAgent):
         s_next, c = self._advance(reward, next_obs, terminated, truncated)
         s = self._state
         done = terminated or truncated
-        v_s, delta, update, overshot = td_update(self, self.v, s, c, s_next, done)
+        v_s, delta, update, overshot = td_update(self, self.v, s, c, s_next, done, self._bootstrap(terminated, truncated))
         self._finish(s_next, next_obs, done)
-        return StepInfo(float(delta), update.step_size, update.bound_active, overshot, value=float(v_s))
+        return StepInfo(float(delta), update.step_size, update.bound_active, overshot, value=float(v_s),
+                        change_ratio=update.change_ratio)
 
     def _predict(self, state: np.ndarray, deterministic: bool) -> float:
         return float(self.v.evaluate(state)[0])

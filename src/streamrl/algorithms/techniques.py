@@ -45,11 +45,14 @@ def check_switch(name: str, value: object, optional: bool = False) -> None:
 
 
 def apply_preprocessing_switches(config: PreprocessingConfig, domain: str, normalize_observation: bool | None,
-                                 scale_reward: bool | None, time_info: bool | None) -> PreprocessingConfig:
+                                 scale_reward: bool | None, time_info: bool | None,
+                                 reward_trace_reset: str | None = None) -> PreprocessingConfig:
     """``config`` with the learning-side switches that were given (None keeps the config's own)."""
     for name, value in (("normalize_observation", normalize_observation), ("scale_reward", scale_reward),
                         ("time_info", time_info)):
         check_switch(name, value, optional=True)
+    if reward_trace_reset is not None:
+        config = replace(config, reward_trace_reset=reward_trace_reset)
     if normalize_observation is not None:
         config = replace(config, normalize_observation=normalize_observation)
     if scale_reward is not None:

@@ -354,7 +354,7 @@ def _reproduce(args: argparse.Namespace) -> int:
 
     # the baselines only where Stable-Baselines3 is installed; the preset says what it leaves out
     known = [*ALGORITHMS, *(BASELINES if importlib.util.find_spec("stable_baselines3") else [])]
-    sweeps, notes = preset_sweeps(args.preset, args.scale, args.seeds, known, args.baseline_scale)
+    sweeps, notes = preset_sweeps(args.preset, args.scale, args.seeds, known, args.baseline_scale, args.part)
     results = Path(args.out or f"results/{args.preset}")
     baselines = f" (batch baselines at {args.baseline_scale:g})" if args.baseline_scale is not None else ""
     budget = "the paper's step budget" if args.scale == 1 else f"{args.scale:g} of the paper's steps"
@@ -396,7 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train an agent and write a run folder",
                            description="Train a stream-x agent; a bare 'streamrl train' is a short CartPole demo.")
     train.add_argument("algorithm", nargs="?", choices=_train_algorithms(), metavar="ALGO",
-                       help="q, sarsa, ac or td (default q); Stable-Baselines3 baselines (the 'sb3' extra): "
+                       help="q, sarsa, ac or td (stream-x; default q), iq, iac or itd (Intentional updates); "
+                       "Stable-Baselines3 baselines (the 'sb3' extra): "
                        "ppo, sac, dqn and their batch-size-1 versions ppo1, sac1, dqn1")
     train.add_argument("env", nargs="?", help="Gymnasium id (default CartPole-v1)")
     train.add_argument("--steps", type=int, help="environment steps (default 30,000)")
@@ -470,6 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="fraction of the paper's steps for the batch baselines (default: --scale); SAC1 and "
                            "PPO1 make tens of steps per second on a laptop")
     reproduce.add_argument("--seeds", type=int, help="seeds per setting (default 5; MinAtar and Atari 3)")
+    reproduce.add_argument("--part", nargs="+", metavar="PART", help="run only these parts of the preset (each its "
+                           "own sweep in RESULTS/PART), e.g. at a scale of their own")
     reproduce.add_argument("--out", metavar="RESULTS", help="results folder (default results/PRESET)")
     _add_sweep_options(reproduce)
     reproduce.set_defaults(run=_reproduce)

@@ -22,6 +22,8 @@ from streamrl.envs.normalization import (
     all_finite,
 )
 
+REWARD_TRACE_RESETS = ("episode_end", "termination")
+
 
 @dataclass(frozen=True)
 class PreprocessingConfig:
@@ -30,6 +32,14 @@ class PreprocessingConfig:
     time_limit: int | None = None  # append the time feature when set
     frame_stack: int = 0  # stack this many normalized frames (Atari)
     channels_last: bool = False  # move a trailing channel axis to the front (MinAtar)
+    # when reward scaling's discounted return restarts: at every episode end (stream-x), or at a
+    # termination only, carrying on across a time-limit truncation (the Intentional-updates release)
+    reward_trace_reset: str = "episode_end"
+
+    def __post_init__(self) -> None:
+        if self.reward_trace_reset not in REWARD_TRACE_RESETS:
+            raise ValueError(f"reward_trace_reset must be one of {', '.join(REWARD_TRACE_RESETS)}, got "
+                             f"{self.reward_trace_reset!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -119,7 +129,8 @@ class Preprocessor:
         if self.time is not None:
             self.time.step()
         if self.reward_scaler is not None:
-            reward = self.reward_scaler(reward, terminated or truncated)
+            ends = terminated if self.config.reward_trace_reset == "termination" else terminated or truncated
+            reward = self.reward_scaler(reward, ends)
         return state, float(reward)
 
     def transform(self, obs: np.ndarray, episode_start: bool) -> np.ndarray:

@@ -51,6 +51,11 @@ PRESETS = {
     "atari": Preset("Stream Q(lambda) vs classic Q vs DQN1/DQN on Breakout and Enduro", 3, (
         Part("stream", ("q",), tuple(ATARI), "atari", classic=True),
         Part("batch", ("dqn1", "dqn"), tuple(ATARI), "atari", baselines=True))),
+    "intentional": Preset("Intentional AC(lambda) vs Stream AC(lambda) on four MuJoCo tasks; Intentional Q(lambda) vs "
+                          "Stream Q(lambda) on the five MinAtar games", 3, (
+                              Part("mujoco", ("ac", "iac"), ("Hopper-v5", "Walker2d-v5", "HalfCheetah-v5", "Ant-v5"),
+                                   "mujoco"),
+                              Part("minatar", ("q", "iq"), tuple(MINATAR), "minatar"))),
 }
 
 
@@ -62,11 +67,17 @@ def classic_options() -> dict[str, bool]:
 
 
 def preset_sweeps(name: str, scale: float, seeds: int | None, known_algorithms: Collection[str],
-                  baseline_scale: float | None = None) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
-    """The sweep files (as data) of a preset's parts, and notes on what was left out. The batch
-    baselines' parts use ``baseline_scale`` of the paper's steps when given (else ``scale``)."""
+                  baseline_scale: float | None = None, parts: Collection[str] | None = None
+                  ) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
+    """The sweep files (as data) of a preset's parts (``parts``: only those), and notes on what
+    was left out. The batch baselines' parts use ``baseline_scale`` of the paper's steps when given
+    (else ``scale``)."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    names = [part.name for part in PRESETS[name].parts]
+    unknown = sorted(set(parts or ()) - set(names))
+    if unknown:
+        raise ValueError(f"preset {name} has no part {unknown[0]!r}; its parts: {', '.join(names)}")
     for option, value in (("--scale", scale), ("--baseline-scale", baseline_scale)):
         if value is not None and not 0 < value <= 1:
             raise ValueError(f"{option} must be above 0 and at most 1 (a fraction of the paper's steps), got {value}")
@@ -74,6 +85,8 @@ def preset_sweeps(name: str, scale: float, seeds: int | None, known_algorithms: 
         raise ValueError(f"--seeds must be a positive count, got {seeds}")
     preset, sweeps, notes = PRESETS[name], [], []
     for part in preset.parts:
+        if parts and part.name not in parts:
+            continue
         algorithms = [a for a in part.algorithms if a in known_algorithms]
         missing = [a for a in part.algorithms if a not in known_algorithms]
         if missing:

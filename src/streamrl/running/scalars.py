@@ -66,6 +66,9 @@ class ScalarLog:
         self.deltas = np.zeros(window)
         self.step_sizes = np.zeros(window)
         self.bound_active = np.zeros(window, dtype=bool)
+        # Intentional updates' own diagnostic: the output's (first-order) change over the intended
+        # one, for the value network and the policy (NaN where the step rule has none)
+        self.change_ratios = np.full((window, 2), np.nan)
         self.count = 0
         self.overshoots = 0
         self.flushed_at = time.monotonic()
@@ -81,6 +84,9 @@ class ScalarLog:
     def step(self, step: int, info: StepInfo) -> None:
         i = self.count
         self.deltas[i], self.step_sizes[i], self.bound_active[i] = info.delta, info.step_size, info.bound_active
+        if info.change_ratio is not None:
+            self.change_ratios[i] = info.change_ratio, info.actor_change_ratio if info.actor_change_ratio is not None \
+                else np.nan
         self.overshoots += bool(info.overshot)
         self.count += 1
         if self.count == self.window:
@@ -95,6 +101,11 @@ class ScalarLog:
         self.add_scalar("step_size/mean", float(self.step_sizes[:n].mean()), step)
         self.add_scalar("step_size/bound_active_fraction", float(self.bound_active[:n].mean()), step)
         self.add_scalar("overshoot/count", self.overshoots, step)
+        for column, name in enumerate(("change_ratio/value", "change_ratio/policy")):
+            ratios = self.change_ratios[:n, column]
+            if not np.isnan(ratios).all():
+                self.add_scalar(name, float(np.nanmean(ratios)), step)
+        self.change_ratios[:n] = np.nan
         self.count, self.overshoots = 0, 0
 
     def episode(self, episode: Episode) -> None:

@@ -1,6 +1,7 @@
 """Step rules: how a network's weights move given the TD error of one transition. Each rule is one
 module, its arithmetic written once on flat arrays for both backends; an agent names its rule
-(``step_rule="obgd"``) and passes the rule's options (``kappa=...``) through.
+(``step_rule="obgd"``, ``"adaptive"``, ``"intentional"``) and passes the rule's options
+(``kappa=...``, ``eta=...``) through.
 
 To add a rule: subclass :class:`~streamrl.steprules.base.StepRule` in a module of its own and
 register it in ``STEP_RULES`` below; the agents, the command line (``--set step_rule=NAME``) and
@@ -8,9 +9,10 @@ saving pick it up from there.
 """
 
 from streamrl.steprules.base import ROLES, PerRole, StepRule, UpdateInfo
+from streamrl.steprules.intentional import Intentional
 from streamrl.steprules.obgd import AdaptiveObGD, ObGD, obgd_step_size
 
-STEP_RULES: dict[str, type[StepRule]] = {rule.name: rule for rule in (ObGD, AdaptiveObGD)}
+STEP_RULES: dict[str, type[StepRule]] = {rule.name: rule for rule in (ObGD, AdaptiveObGD, Intentional)}
 
 
 def step_rule_class(name: str) -> type[StepRule]:
@@ -20,5 +22,5 @@ def step_rule_class(name: str) -> type[StepRule]:
     return STEP_RULES[name]
 
 
-__all__ = ["STEP_RULES", "ROLES", "PerRole", "StepRule", "UpdateInfo", "ObGD", "AdaptiveObGD", "obgd_step_size",
-           "step_rule_class"]
+__all__ = ["STEP_RULES", "ROLES", "PerRole", "StepRule", "UpdateInfo", "ObGD", "AdaptiveObGD", "Intentional",
+           "obgd_step_size", "step_rule_class"]

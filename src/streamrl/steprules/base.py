@@ -26,7 +26,8 @@ ROLES = ("value", "policy")
 
 class UpdateInfo(NamedTuple):  # (one per update: a tuple is made in a third of a frozen dataclass's time)
     step_size: float  # the effective step size
-    bound_active: bool  # whether the rule cut the step (ObGD: the overshoot bound)
+    bound_active: bool  # whether the rule cut the step (ObGD: the overshoot bound; Intentional: the TD-error clip)
+    change_ratio: float | None = None  # Intentional: the output's first-order change over the intended one
 
 
 @dataclass(frozen=True)

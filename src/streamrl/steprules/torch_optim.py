@@ -21,6 +21,7 @@ import torch
 
 from streamrl.networks.torch_network import FlatParameters
 from streamrl.steprules.base import StepRule
+from streamrl.steprules.intentional import Intentional as IntentionalRule
 from streamrl.steprules.obgd import AdaptiveObGD as AdaptiveObGDRule
 from streamrl.steprules.obgd import ObGD as ObGDRule
 
@@ -49,7 +50,8 @@ class StepRuleOptimizer(torch.optim.Optimizer):
 
     def step(self, delta: float, reset: bool = False) -> None:  # type: ignore[override]
         """One update with TD error ``delta``; ``reset`` clears the traces after it."""
-        self.last_step_size, self.last_bound_active = self.rule.update(None, float(delta), reset)
+        info = self.rule.update(None, float(delta), reset)
+        self.last_step_size, self.last_bound_active = info.step_size, info.bound_active
 
     def traces(self) -> list[torch.Tensor]:
         """The trace ``z``, one tensor per trainable parameter (copies)."""
@@ -79,3 +81,10 @@ class AdaptiveObGD(StepRuleOptimizer):
     (:class:`streamrl.steprules.obgd.AdaptiveObGD`): also ``beta2=0.999, eps=1e-8``."""
 
     rule_class = AdaptiveObGDRule
+
+
+class Intentional(StepRuleOptimizer):
+    """Intentional updates (:class:`streamrl.steprules.intentional.Intentional`):
+    ``Intentional(params, gamma=0.99, lamda=0.8, eta=0.5, ...)``; ``normalize=True`` for a policy."""
+
+    rule_class = IntentionalRule
