@@ -1,4 +1,5 @@
-"""Train Stream Q(lambda) on CartPole-v1 (episode limit 10,000) and print each episode.
+"""Train Stream Q(lambda) on CartPole-v1 (episode limit 10,000), print each episode, then
+evaluate the agent without learning.
 
     python examples/quickstart.py [--algorithm q|sarsa|ac] [--steps 60000] [--seed 2]
 """
@@ -6,7 +7,8 @@
 import argparse
 import time
 
-from streamrl import StreamAC, StreamQ, StreamSARSA, make_env
+import streamrl
+from streamrl import StreamAC, StreamQ, StreamSARSA
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--algorithm", choices=["q", "sarsa", "ac"], default="q")
@@ -16,8 +18,7 @@ parser.add_argument("--env", default="CartPole-v1")
 args = parser.parse_args()
 
 agent_cls = {"q": StreamQ, "sarsa": StreamSARSA, "ac": StreamAC}[args.algorithm]
-env = make_env(args.env, seed=args.seed)
-agent = agent_cls(env, seed=args.seed)
+agent = agent_cls(args.env, seed=args.seed)  # the env id: make_env(args.env, seed=args.seed)
 start = time.perf_counter()
 
 
@@ -31,5 +32,7 @@ def report(agent, info, episode):
 episodes = agent.learn(args.steps, callback=report)
 last = [e.episode_return for e in episodes[-10:]]
 print(f"mean return of the last {len(last)} episodes: {sum(last) / max(len(last), 1):.1f}")
+returns = streamrl.evaluate(agent, args.env, n_episodes=5, seed=1000)  # on a copy: the agent is unchanged
+print(f"evaluation (deterministic, no learning): mean return {sum(returns) / len(returns):.1f} over 5 episodes")
 agent.save("quickstart_agent.safetensors")
 print("saved the agent to quickstart_agent.safetensors")

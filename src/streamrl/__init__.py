@@ -15,6 +15,7 @@ from streamrl.algorithms import (
 )
 from streamrl.core.version import __version__
 from streamrl.envs import make_env
+from streamrl.running.evaluate import evaluate
 
 __all__ = ["StreamAgent", "StreamQ", "StreamSARSA", "StreamAC", "StreamTD", "IntentionalQ", "IntentionalAC",
-           "IntentionalTD", "StepInfo", "Episode", "make_env", "__version__"]
+           "IntentionalTD", "StepInfo", "Episode", "make_env", "evaluate", "__version__"]

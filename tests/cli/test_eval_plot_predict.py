@@ -149,7 +149,7 @@ def test_predict_on_a_csv_stream(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["eval", "nowhere"], "neither a run folder with agent.safetensors nor an agent file"),
-    (["plot", "nowhere"], "is not a run folder"),
+    (["plot", "nowhere"], "nowhere is not a folder: give folders that hold run folders"),
     (["predict", "--csv", "x.csv"], "--csv needs --target COLUMN"),
 ])
 def test_bad_input(tmp_path, args, message):

@@ -218,10 +218,10 @@ def test_markdown_tables_and_figures(report, results):
     assert f"| ac | 8 | CartPole-v1, Hopper-v5 | 0.938 | [{iqm.low:.3f}, {iqm.high:.3f}] |" in text
     assert "| ac | — | " in text and "| 1.00 [1.00, 1.00] |" in text and "| ppo1 | 0.00 [0.00, 0.00] |" in text
     # wall time: 4 x 30 s from summary.json, 4 x 15 s from timing.csv, ac-copy has none
-    assert "| ac | Hopper-v5 | 4 | 1,000 | 0:02:00 | 33 |" in text
-    assert "| ppo1 | CartPole-v1 | 4 | 1,000 | 0:01:00 | 67 |" in text
-    assert "| ac-copy | CartPole-v1 | 4 | 1,000 | 0:00:00 (4 runs unknown) | — |" in text
-    assert "| all |  | 24 |  | 0:06:00 (8 runs unknown) |  |" in text
+    assert "| ac | Hopper-v5 | 4 | 1,000 | 2 min 00 s | 33 |" in text
+    assert "| ppo1 | CartPole-v1 | 4 | 1,000 | 1 min 00 s | 67 |" in text
+    assert "| ac-copy | CartPole-v1 | 4 | 1,000 | — (4 runs unknown) | — |" in text
+    assert "| all |  | 24 |  | 6 min 00 s (8 runs unknown) |  |" in text
     assert "CPUs" in text and "IQM" in text
     assert f"- {(results / 'runs' / 'unfinished').resolve()}: no episodes.csv (the run has not finished)" in text
     assert (f"- {(results / 'runs' / 'diverged').resolve()}: failed: streamrl: error: non-finite reward nan at "

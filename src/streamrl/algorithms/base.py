@@ -20,12 +20,13 @@ import numpy as np
 
 from streamrl.algorithms import agent_file
 from streamrl.algorithms.techniques import apply_preprocessing_switches, check_switch
-from streamrl.envs.make import DOMAINS, domain_of, preprocessing_for
+from streamrl.envs.make import DOMAINS, domain_of, make_env, preprocessing_for
 from streamrl.envs.normalization import NonFiniteObservation
 from streamrl.envs.preprocessing import PreprocessingConfig, Preprocessor
 from streamrl.learners import Learner, make_learner
 from streamrl.networks.spec import NetworkSpec
 from streamrl.steprules import step_rule_class
+from streamrl.steprules.base import StepRule
 
 
 class StepInfo(NamedTuple):
@@ -63,11 +64,91 @@ def _learning_side_wrapper_in(env: gym.Env) -> str | None:
     return None
 
 
+def as_env(env: gym.Env | str, seed: int | None = None) -> gym.Env:
+    """The env an agent, ``load`` or ``evaluate`` was given: an env id made by ``make_env(id,
+    seed=seed)`` (the domain's environment-side pipeline), or an env of its own, checked to be one
+    env without the learning-side stages the agent applies itself."""
+    if isinstance(env, str):
+        return make_env(env, seed=seed)
+    if hasattr(env, "num_envs"):  # Gymnasium's and Stable-Baselines3's vector envs
+        raise ValueError(f"{type(env).__name__} is a vector env; a streaming agent learns from one env: give one "
+                         "env or an env id")
+    if not all(hasattr(env, name) for name in ("observation_space", "action_space", "reset", "step")):
+        raise ValueError(f"expected a Gymnasium env or an env id such as 'CartPole-v1', got {type(env).__name__}")
+    wrapped = _learning_side_wrapper_in(env)
+    if wrapped:
+        raise ValueError(f"the env is already wrapped in streamrl.envs.{wrapped}; the agent applies that "
+                         "stage itself: make the env with make_env(env_id) (normalize=False)")
+    return env
+
+
+def reports_episodes(env: gym.Env) -> bool:
+    """Whether ``env`` reports each real episode's raw return and length in ``info["episode"]``:
+    it has Gymnasium's RecordEpisodeStatistics among its wrappers, as make_env's pipelines do (on
+    Atari below the life-loss terminals, so it reports game overs). Otherwise learn() and
+    evaluate() count them, from one terminal or truncated step to the next."""
+    while True:
+        if isinstance(env, gym.wrappers.RecordEpisodeStatistics):
+            return True
+        if not isinstance(env, gym.Wrapper):
+            return False
+        env = env.env
+
+
+def episode_from_info(info: Mapping[str, Any]) -> tuple[float, int] | None:
+    """(raw return, length) of the episode that ``info`` reports as ended (None if it reports none)."""
+    if "episode" not in info:
+        return None
+    return float(np.asarray(info["episode"]["r"]).item()), int(np.asarray(info["episode"]["l"]).item())
+
+
+# What each constructor option of the agents means, in one line, for `streamrl options ALGO`. The
+# stream-x techniques' switches are described in algorithms.techniques.TECHNIQUES and a step rule's
+# options in its OPTION_HELP; a test checks that every option has one description.
+OPTION_HELP = {
+    "domain": "the domain whose networks and preprocessing to use: classic, mujoco, dmc, minatar, atari "
+              "(None: the env id's)",
+    "gamma": "discount factor gamma",
+    "lamda": "trace decay lambda (spelt lamda: lambda is a Python keyword)",
+    "step_rule": "how the weights move: obgd (stream-x), adaptive or intentional; its options are listed apart",
+    "hidden": "hidden layer widths of the MLPs, e.g. [128,128] (None: the domain's)",
+    "sparsity": "fraction of each unit's input weights that sparse initialization sets to zero",
+    "track_overshoot": "check after each update whether it overshot (the TD error changed sign; one more "
+                       "forward pass)",
+    "backend": "auto, fused (the compiled Numba kernels) or torch",
+    "torch_threads": "threads of the torch backend (None: torch's own choice)",
+    "reward_trace_reset": "when reward scaling's discounted return restarts: episode_end or termination "
+                          "(None: the pipeline's, episode_end)",
+    "bootstrap_truncated": "a time-limit truncation bootstraps on the next state instead of ending the return",
+    "epsilon_start": "epsilon of epsilon-greedy exploration at the first step",
+    "epsilon_end": "epsilon at the end of its linear schedule, and from then on",
+    "exploration_fraction": "part of the first learn()'s steps over which epsilon falls (None: the domain's)",
+    "exploration_steps": "steps over which epsilon falls (None: exploration_fraction of the first learn())",
+    "entropy_coef": "entropy bonus tau of the actor, with the sign of the TD error",
+}
+# Constructor options that are Python objects, not values a command line or a config file gives.
+NOT_SETTABLE = ("observation_space", "action_space", "network", "preprocessing", "seed", "policy")
+
+
+class Option(NamedTuple):
+    """An agent option as ``streamrl options`` lists it: ``rule`` names the step rule it belongs to
+    (None: the agent's own)."""
+
+    name: str
+    default: Any
+    meaning: str
+    rule: str | None
+
+
 AGENT_CLASSES: dict[str, type["StreamAgent"]] = {}  # algorithm name -> class, as the classes are defined
 
 
 class StreamAgent(ABC):
     """Base of the agents; see the subclasses for each algorithm.
+
+    ``env`` is a Gymnasium env, or an env id that ``make_env(id, seed=seed)`` makes (the domain's
+    environment-side pipeline, seeded with the agent's seed); without one, give the spaces and
+    use ``act``/``observe``. ``streamrl options ALGO`` (or :meth:`options`) lists every option.
 
     ``step_rule`` names how each network's weights move (:mod:`streamrl.steprules`: ``"obgd"``,
     ``"adaptive"``); the rule's own options come as keywords (ObGD: ``lr``, ``kappa``,
@@ -79,13 +160,16 @@ class StreamAgent(ABC):
     algorithm: ClassVar[str]
     roles: ClassVar[tuple[str, ...]] = ("value",)  # the kinds of networks it learns: value, policy
     needs_action: ClassVar[bool] = True  # observe() learns about the action act() chose
+    # Options whose defaults this class changes from its constructors' signatures (Intentional Q:
+    # step_rule="intentional", eta=0.25, ...), applied by its __init__ through _with_defaults.
+    default_options: ClassVar[Mapping[str, Any]] = MappingProxyType({})
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "algorithm" in vars(cls):
             AGENT_CLASSES[cls.algorithm] = cls  # (for load(): a file names its algorithm)
 
-    def __init__(self, env: gym.Env | None = None, *, observation_space: gym.Space | None = None,
+    def __init__(self, env: gym.Env | str | None = None, *, observation_space: gym.Space | None = None,
                  action_space: gym.Space | None = None, domain: str | None = None, seed: int | None = None,
                  gamma: float = 0.99, lamda: float = 0.8, step_rule: str = "obgd", network: Any = None,
                  hidden: tuple[int, ...] | None = None, preprocessing: PreprocessingConfig | None = None,
@@ -94,15 +178,12 @@ class StreamAgent(ABC):
                  normalize_observation: bool | None = None, scale_reward: bool | None = None,
                  time_info: bool | None = None, reward_trace_reset: str | None = None,
                  bootstrap_truncated: bool = False, **step_rule_options: Any) -> None:
-        self.env = env
         if env is not None:
+            env = as_env(env, seed)  # (an env id: make_env(id, seed=seed))
             observation_space, action_space = env.observation_space, env.action_space
-            env_id = env.spec.id if env.spec is not None else None
+            spec = getattr(env, "spec", None)
+            env_id = spec.id if spec is not None else None
             domain = domain or (domain_of(env_id) if env_id else "classic")
-            wrapped = _learning_side_wrapper_in(env)
-            if wrapped:
-                raise ValueError(f"the env is already wrapped in streamrl.envs.{wrapped}; the agent applies that "
-                                 "stage itself: make the env with make_env(env_id) (normalize=False)")
         elif observation_space is None or action_space is None:
             raise ValueError("give an env, or both observation_space and action_space for step-by-step use")
         domain = domain or "classic"
@@ -113,6 +194,7 @@ class StreamAgent(ABC):
                              "use a Box observation space (make_env flattens Discrete observations, and DM "
                              "Control's Dict ones)")
         self._check_action_space(action_space)
+        self.env = env
         self.observation_space, self.action_space, self.domain = observation_space, action_space, domain
         # Discrete action i goes to the env as the space's own scalar start + i, as its sample()
         # gives actions (Gymnasium's contains() takes a Python int through np.iinfo: 6 against
@@ -139,6 +221,8 @@ class StreamAgent(ABC):
         self.num_steps = 0  # transitions learned from
         self.num_episodes = 0
         self.overshoot_count = 0
+        # the return and length so far of learn()'s episode, where the env does not report them
+        self._episode_return, self._episode_length = 0.0, 0
         self._state: np.ndarray | None = None  # processed current state; None at an episode start
         self._acted = False
         self._predict_started = False
@@ -167,6 +251,10 @@ class StreamAgent(ABC):
     def _rule_options(cls, step_rule: str, given: dict[str, Any]) -> dict[str, Any]:
         """Every option of the step rule, as given or its default, checked to be the rule's."""
         rule = step_rule_class(step_rule)
+        if rule.for_algorithms is not None and cls.algorithm not in rule.for_algorithms:
+            owners = ", ".join(rule.for_algorithms)
+            raise ValueError(f"step rule {step_rule!r} is {owners.upper()}'s own: train {owners} "
+                             f"(streamrl train {owners}), or give {cls.__name__} another step rule")
         known = rule.option_names(cls.roles)
         unknown = sorted(set(given) - set(known))
         if unknown:
@@ -182,15 +270,68 @@ class StreamAgent(ABC):
 
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:
-        """The constructor's own options and their defaults (a step rule's options come on top)."""
+        """The constructor's own options and their defaults, this class's ``default_options`` applied
+        (a step rule's options come on top: :meth:`all_option_defaults`)."""
         import inspect
 
-        return {name: p.default for klass in reversed(cls.__mro__) if klass is not object
-                for name, p in inspect.signature(klass.__init__).parameters.items() if p.kind is p.KEYWORD_ONLY}
+        own = {name: p.default for klass in reversed(cls.__mro__) if klass is not object
+               for name, p in inspect.signature(klass.__init__).parameters.items() if p.kind is p.KEYWORD_ONLY}
+        return {**own, **{k: v for k, v in cls.default_options.items() if k in own}}
 
     @classmethod
     def option_names(cls) -> list[str]:
         return sorted(cls.option_defaults())
+
+    @classmethod
+    def all_option_defaults(cls, step_rule: str | None = None) -> dict[str, Any]:
+        """Every option with its default: the constructor's, then those of ``step_rule`` (None: the
+        class's default rule), with the class's own defaults for them (Intentional Q's eta 0.25)."""
+        own = cls.option_defaults()
+        rule = step_rule_class(step_rule or own["step_rule"])
+        rule_defaults = cls._rule_options(rule.name, {})  # (and a rule this algorithm may use)
+        return {**own, "step_rule": rule.name,
+                **{k: cls.default_options.get(k, v) for k, v in rule_defaults.items()}}
+
+    @classmethod
+    def _with_defaults(cls, given: dict[str, Any]) -> dict[str, Any]:
+        """The options ``given`` over the class's ``default_options``; a default step-rule option
+        only where the rule chosen takes it (IntentionalQ(env, step_rule="obgd") has no eta)."""
+        options = {**cls.default_options, **given}
+        takes = {*cls.option_defaults(), *step_rule_class(options.get("step_rule", "obgd")).option_names(cls.roles)}
+        return {k: v for k, v in options.items() if k in given or k in takes}
+
+    @classmethod
+    def options(cls, step_rule: str | None = None) -> list[Option]:
+        """Every option that ``streamrl train --set`` (and a config or sweep file) can give this agent,
+        with its default and meaning: the constructor's, then those of ``step_rule`` (None: the
+        class's default rule)."""
+        from streamrl.algorithms.techniques import TECHNIQUES
+
+        defaults = cls.all_option_defaults(step_rule)
+        rule = step_rule_class(defaults["step_rule"])
+        rule_options = rule.option_names(cls.roles)
+        listed = []
+        for name, default in defaults.items():
+            if name in NOT_SETTABLE:
+                continue
+            meaning = OPTION_HELP.get(name) or TECHNIQUES.get(name) or cls._rule_option_help(rule, name)
+            if name in TECHNIQUES and default is None:
+                meaning += " (None: as the domain's pipeline does)"
+            listed.append(Option(name, default, meaning, rule.name if name in rule_options else None))
+        return listed
+
+    @classmethod
+    def _rule_option_help(cls, rule: type, name: str) -> str:
+        """A step rule's option described by the rule's OPTION_HELP; a per-role one says whose."""
+        help_ = getattr(rule, "OPTION_HELP", {})
+        if name.endswith("_policy") and name[:-len("_policy")] in help_:
+            return f"{help_[name[:-len('_policy')]]}, of the policy (the actor)"
+        meaning = help_.get(name, "")
+        from streamrl.steprules import PerRole
+
+        if meaning and "policy" in cls.roles and isinstance(rule.OPTIONS.get(name), PerRole):
+            meaning += ", of the value network (the critic)"
+        return meaning
 
     @classmethod
     def check_options(cls, options: dict[str, Any], what: str = "--set key") -> None:
@@ -201,24 +342,27 @@ class StreamAgent(ABC):
 
         from streamrl.core.options import check_option_types
 
-        rule = step_rule_class(options.get("step_rule", "obgd"))
-        defaults = {**cls.option_defaults(), **rule.defaults(cls.roles)}
-        settable = sorted(set(defaults) - {"observation_space", "action_space", "network", "preprocessing", "seed"})
+        defaults = cls.all_option_defaults(options.get("step_rule"))
+        settable = sorted(set(defaults) - set(NOT_SETTABLE))
         for key in options:
             if key not in settable:
                 close = difflib.get_close_matches(key, settable, n=1, cutoff=0.6)
                 hint = f"did you mean {close[0]!r}? " if close else ""
-                raise ValueError(f"unknown {what} {key!r} for {cls.__name__}; {hint}known keys: {', '.join(settable)}")
+                raise ValueError(f"unknown {what} {key!r} for {cls.__name__}; {hint}known keys: {', '.join(settable)} "
+                                 f"(streamrl options {getattr(cls, 'algorithm', 'ALGO')} says what each means)")
         check_option_types(defaults, options)
 
     def _make_learner(self, n_outputs: int, role: str = "value", network: Any = None,
-                      hidden: tuple[int, ...] | None = None) -> Learner:
+                      hidden: tuple[int, ...] | None = None, rule: type[StepRule] | None = None,
+                      rule_options: dict[str, Any] | None = None) -> Learner:
         """A learner for one of the agent's networks: ``role`` 'value' (a critic, a Q or TD network)
-        or 'policy', which some step rules' options tell apart (ObGD's kappa and kappa_policy)."""
-        rule = step_rule_class(self.step_rule)
-        return make_learner(self._network_spec(n_outputs, hidden), self.step_rule,
-                            rule.options_for(role, self.step_rule_options), gamma=self.gamma, lamda=self.lamda,
-                            backend=self.backend, sparsity=self.sparsity, sparse_init=self.sparse_init,
+        or 'policy', which some step rules' options tell apart (ObGD's kappa and kappa_policy).
+        ``rule`` and ``rule_options``: a step rule other than the agent's (QRC's secondary network)."""
+        if rule is None:
+            rule = step_rule_class(self.step_rule)
+            rule_options = rule.options_for(role, self.step_rule_options)
+        return make_learner(self._network_spec(n_outputs, hidden), rule, rule_options, gamma=self.gamma,
+                            lamda=self.lamda, backend=self.backend, sparsity=self.sparsity, sparse_init=self.sparse_init,
                             layer_norm=self.layer_norm, rng=self.rng, module=network, torch_threads=self.torch_threads)
 
     def _default_preprocessing(self, env: gym.Env | None, domain: str) -> PreprocessingConfig:
@@ -323,7 +467,7 @@ class StreamAgent(ABC):
         and of float64 (sensor readings often are), so nothing of this agent, its env or its random
         streams changes. ``learning=False`` prepares ``predict`` only."""
         start = time.perf_counter()
-        twin = copy.deepcopy(self, {id(thing): None for thing in self._not_copied()})  # (memo: those become None)
+        twin = self._twin()
         shape = self.observation_space.shape
         for dtype in dict.fromkeys([self.observation_space.dtype, np.dtype(np.float64)]):
             observations = [np.full(shape, value, dtype=dtype) for value in (0, 1, 2)]
@@ -340,8 +484,14 @@ class StreamAgent(ABC):
                 twin.predict(observations[1], deterministic)
         return time.perf_counter() - start
 
+    def _twin(self) -> "StreamAgent":
+        """A deep copy of the agent without its env (or what else :meth:`_not_copied` names): what
+        the copy does changes nothing of this agent, its env or its random streams (warm_up and
+        streamrl.evaluate run on one)."""
+        return copy.deepcopy(self, {id(thing): None for thing in self._not_copied()})  # (memo: those become None)
+
     def _not_copied(self) -> tuple[Any, ...]:
-        """What warm_up's copy leaves out (it may hold what cannot be copied: a socket, a lock)."""
+        """What :meth:`_twin` leaves out (it may hold what cannot be copied: a socket, a lock)."""
         return (self.env,)
 
     def _overshot(self, delta: float, delta_after: float) -> bool:
@@ -358,45 +508,97 @@ class StreamAgent(ABC):
         """Learn from the transition that the last action led to, at once."""
 
     # ---- Stable-Baselines3-style interface --------------------------------------------------
-    def learn(self, total_steps: int, callback: Callback | None = None) -> list[Episode]:
+    def learn(self, total_steps: int, callback: Callback | None = None, progress_bar: bool = False,
+              tensorboard_log: str | os.PathLike | None = None) -> list[Episode]:
         """Interact with the env for ``total_steps`` steps, learning from each; returns the episodes
-        that ended (end step, raw return, length). A callback returning False stops early."""
+        that ended (end step, raw return, length). A callback returning False stops early.
+
+        Episodes are the env's own where it reports them in ``info["episode"]`` (make_env's
+        pipelines do: on Atari a game over, not a lost life); on any other env learn() counts each
+        one's rewards and steps from one terminal or truncated step to the next.
+
+        ``progress_bar``: a live bar of steps, steps/s and recent returns (first the kernels are
+        compiled, under a spinner). ``tensorboard_log``: a folder that gets the TensorBoard scalars
+        ``streamrl train`` writes (needs the 'tensorboard' extra): each episode's return and length,
+        and per 1,000 steps the TD error, step size and how often the bound acted; later calls add
+        to the same folder, at the agent's own step count."""
         if self.env is None:
             raise ValueError("learn() needs an env: construct the agent with one, or use act()/observe()")
-        if not isinstance(total_steps, (int, np.integer)) or total_steps <= 0:
+        if not isinstance(total_steps, (int, np.integer)) or isinstance(total_steps, bool) or total_steps <= 0:
             raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
-        self._on_learn_start(int(total_steps))
+        total_steps = int(total_steps)
+        if tensorboard_log is not None:
+            from streamrl.core.tensorboard import ScalarLog, tensorboardx
+
+            tensorboardx("learn(tensorboard_log=...)")  # (a missing extra is said before a step is taken)
+        if progress_bar:
+            from streamrl.core.console import COMPILING, spinner
+            from streamrl.core.progress import ProgressBar
+
+            with spinner(COMPILING):  # compiling is not learning: it stays out of the bar's rate
+                self.warm_up()
+        self._on_learn_start(total_steps)
         if self._env_obs is None and self.env_started:  # an earlier learn() stopped at an episode end
             self._env_obs, _ = self.env.reset()
+            self._episode_return, self._episode_length = 0.0, 0
         elif self._env_obs is None:
             # a fresh agent seeds the env with its own seed; a loaded one draws a new seed, so it
             # does not replay the episodes it has already learned from
             env_seed = self.seed if self.num_steps == 0 or self.seed is None else int(self.rng.integers(2**31))
             self._env_obs, _ = self.env.reset(seed=env_seed)
             self._state = None
+            self._episode_return, self._episode_length = 0.0, 0
         self.env_started = True
+        counting = not reports_episodes(self.env)
+        episode_return, episode_length = self._episode_return, self._episode_length
         episodes: list[Episode] = []
         obs = self._env_obs
-        for _ in range(int(total_steps)):
-            action = self.act(obs)
-            next_obs, reward, terminated, truncated, env_info = self.env.step(action)
-            info = self.observe(float(reward), next_obs, bool(terminated), bool(truncated))
-            episode = None
-            if terminated or truncated:
-                if "episode" in env_info:  # real episode end (Atari: game over, not a lost life)
-                    episode = Episode(self.num_steps, float(np.asarray(env_info["episode"]["r"]).item()),
-                                      int(np.asarray(env_info["episode"]["l"]).item()))
-                    episodes.append(episode)
-                    self.num_episodes += 1
-            # the callback runs before the env resets, so a checkpoint it takes at an episode end
-            # holds the env's random state from before the next episode's reset
-            stop = callback is not None and callback(self, info, episode) is False
-            if terminated or truncated:
-                self._env_obs = obs = None if stop else self.env.reset()[0]
-            else:
-                self._env_obs = obs = next_obs
-            if stop:
-                break
+        scalars = bar = None
+        try:
+            if tensorboard_log is not None:
+                scalars = ScalarLog(tensorboard_log)
+            if progress_bar:
+                spec = getattr(self.env, "spec", None)
+                name = spec.id if spec is not None else type(self.env.unwrapped).__name__
+                bar = ProgressBar(self.num_steps + total_steps, self.num_steps, self.algorithm, name)
+            for _ in range(total_steps):
+                action = self.act(obs)
+                next_obs, reward, terminated, truncated, env_info = self.env.step(action)
+                reward = float(reward)
+                info = self.observe(reward, next_obs, bool(terminated), bool(truncated))
+                if counting:
+                    episode_return += reward
+                    episode_length += 1
+                episode = None
+                if terminated or truncated:
+                    ended = episode_from_info(env_info)  # a real episode end (Atari: game over, not a lost life)
+                    if counting:
+                        ended = ended or (episode_return, episode_length)
+                        episode_return, episode_length = 0.0, 0
+                    if ended is not None:
+                        episode = Episode(self.num_steps, *ended)
+                        episodes.append(episode)
+                        self.num_episodes += 1
+                if scalars is not None:
+                    scalars.step(self.num_steps, info)
+                    if episode is not None:
+                        scalars.episode(episode)
+                if bar is not None:
+                    bar.update(self, episode, episodes)
+                # the callback runs before the env resets, so a checkpoint it takes at an episode end
+                # holds the env's random state from before the next episode's reset
+                stop = callback is not None and callback(self, info, episode) is False
+                if terminated or truncated:
+                    self._env_obs = obs = None if stop else self.env.reset()[0]
+                else:
+                    self._env_obs = obs = next_obs
+                if stop:
+                    break
+        finally:
+            self._episode_return, self._episode_length = episode_return, episode_length  # (a later learn() goes on)
+            for shown in (bar, scalars):
+                if shown is not None:
+                    shown.close()
         return episodes
 
     def _on_learn_start(self, total_steps: int) -> None:
@@ -464,12 +666,16 @@ class StreamAgent(ABC):
         agent_file.save_agent(self, path, extra_metadata)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, env: gym.Env | None = None, network: Any = None, *,
+    def load(cls, path: str | os.PathLike, env: gym.Env | str | None = None, network: Any = None, *,
              env_started: bool = False) -> "StreamAgent":
         """Rebuild an agent saved with :meth:`save` (no code is executed from the file). An agent
         built on a custom network needs that network (freshly constructed) passed again.
 
-        ``env`` must be the environment the agent was trained on (same id, same spaces). With
-        ``env_started=True`` that env already continues the saved run (its random state restored):
-        learn() then resets it without a seed instead of reseeding it."""
-        return agent_file.load_agent(path, AGENT_CLASSES, cls, env, network, env_started)
+        ``env`` must be the environment the agent was trained on (same id, same spaces), or its id
+        (made by make_env; learn() seeds it at its first reset). With ``env_started=True`` that env
+        already continues the saved run (its random state restored): learn() then resets it
+        without a seed instead of reseeding it."""
+        if isinstance(env, str) and env_started:
+            raise ValueError("env_started=True says the env continues the saved run: pass that env, not an env id")
+        return agent_file.load_agent(path, AGENT_CLASSES, cls, None if env is None else as_env(env), network,
+                                     env_started)

@@ -16,6 +16,7 @@ Each of these is an ordinary option: pass the other value to get stream-x's conv
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import gymnasium as gym
@@ -32,9 +33,10 @@ class IntentionalTD(StreamTD):
     network's intended change ``eta`` = 0.5 of the clipped TD error."""
 
     algorithm = "itd"
+    default_options = MappingProxyType({**StreamTD.default_options, **_RELEASED})
 
-    def __init__(self, env: gym.Env | None = None, **kwargs: Any) -> None:
-        super().__init__(env, **{**_RELEASED, **kwargs})
+    def __init__(self, env: gym.Env | str | None = None, **kwargs: Any) -> None:
+        super().__init__(env, **self._with_defaults(kwargs))
 
 
 class IntentionalQ(StreamQ):
@@ -42,9 +44,10 @@ class IntentionalQ(StreamQ):
     authors' MinAtar and Atari setting)."""
 
     algorithm = "iq"
+    default_options = MappingProxyType({**_RELEASED, "eta": 0.25})
 
-    def __init__(self, env: gym.Env | None = None, **kwargs: Any) -> None:
-        super().__init__(env, **{**_RELEASED, "eta": 0.25, **kwargs})
+    def __init__(self, env: gym.Env | str | None = None, **kwargs: Any) -> None:
+        super().__init__(env, **self._with_defaults(kwargs))
 
 
 class IntentionalAC(StreamAC):
@@ -53,6 +56,7 @@ class IntentionalAC(StreamAC):
     magnitude; entropy coefficient 0.01 with the sign of the TD error, as Stream AC."""
 
     algorithm = "iac"
+    default_options = MappingProxyType({**_RELEASED, "time_info": False, "bootstrap_truncated": True})
 
-    def __init__(self, env: gym.Env | None = None, **kwargs: Any) -> None:
-        super().__init__(env, **{**_RELEASED, "time_info": False, "bootstrap_truncated": True, **kwargs})
+    def __init__(self, env: gym.Env | str | None = None, **kwargs: Any) -> None:
+        super().__init__(env, **self._with_defaults(kwargs))

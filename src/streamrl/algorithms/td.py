@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any, Callable
 
 import gymnasium as gym
@@ -45,13 +46,14 @@ class StreamTD(StreamAgent):
     algorithm = "td"
     needs_action = False
 
-    def __init__(self, env: gym.Env | None = None, *, policy: Callable[[Any], Any] | None = None,
+    default_options = MappingProxyType({"hidden": (128, 128)})
+
+    def __init__(self, env: gym.Env | str | None = None, *, policy: Callable[[Any], Any] | None = None,
                  **kwargs: Any) -> None:
         self.policy = policy
-        kwargs.setdefault("hidden", (128, 128))
         if env is None:
             kwargs.setdefault("action_space", gym.spaces.Discrete(1))  # a prediction stream has no actions
-        super().__init__(env, **kwargs)
+        super().__init__(env, **self._with_defaults(kwargs))
 
     def _default_preprocessing(self, env: gym.Env | None, domain: str) -> PreprocessingConfig:
         return replace(super()._default_preprocessing(env, domain), scale_reward=False)

@@ -45,6 +45,8 @@ BASELINES.update({f"{name.lower()}1": Baseline(name, hyper) for name, hyper in B
 # not constructor options of a baseline: streamrl sets them from the run (or they would write files)
 RESERVED_OPTIONS = ("policy", "env", "seed", "tensorboard_log", "verbose", "_init_setup_model")
 EXTRA_OPTIONS = {"vec_normalize": False}  # streamrl's own options, with a default of their kind
+EXTRA_OPTION_HELP = {"vec_normalize": "train in SB3's VecNormalize (observations and rewards); PPO and PPO1 do on "
+                                      "MuJoCo and DM Control unless this is false"}
 
 
 def sb3_parameters(algorithm: str) -> dict[str, Any]:
@@ -75,4 +77,28 @@ def check_baseline_options(algorithm: str, options: dict[str, Any]) -> None:
     check_option_types({**plain, **EXTRA_OPTIONS}, options)
 
 
-__all__ = ["BASELINES", "BATCH_SIZE_ONE", "Baseline", "check_baseline_options", "sb3_parameters"]
+def baseline_options(algorithm: str) -> list[tuple[str, Any, str]]:
+    """(option, default, meaning) of every option a run of the baseline takes: the SB3 class's
+    constructor parameters, at the baseline's value where it sets one, described by SB3's own
+    docstring (its first sentence, or line if that is long); then streamrl's own."""
+    import inspect
+    import re
+
+    parameters = sb3_parameters(algorithm)  # (or the message naming the extra)
+    import stable_baselines3
+
+    baseline = BASELINES[algorithm]
+    doc = inspect.getdoc(getattr(stable_baselines3, baseline.sb3_class)) or ""
+    meanings = {}
+    for name, text in re.findall(r"^:param (\w+):(.*?)(?=^:\w|\Z)", doc, re.MULTILINE | re.DOTALL):
+        sentence = re.split(r"(?<!i\.e)(?<!e\.g)\.\s", " ".join(text.split()))[0]
+        meanings[name] = (sentence if len(sentence) <= 100 else text.strip().splitlines()[0]).rstrip(".,")
+    listed = []
+    for name, parameter in parameters.items():
+        default = baseline.hyperparameters.get(name, parameter.default)
+        meaning = meanings.get(name, "")
+        listed.append((name, None if default is inspect.Parameter.empty else default, meaning))
+    return listed + [(name, default, EXTRA_OPTION_HELP[name]) for name, default in EXTRA_OPTIONS.items()]
+
+
+__all__ = ["BASELINES", "BATCH_SIZE_ONE", "Baseline", "baseline_options", "check_baseline_options", "sb3_parameters"]

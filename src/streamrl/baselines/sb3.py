@@ -32,9 +32,10 @@ import numpy as np
 from streamrl.algorithms import Episode
 from streamrl.baselines import BASELINES, check_baseline_options, sb3_parameters
 from streamrl.core.extras import require
+from streamrl.core.progress import ProgressBar
+from streamrl.core.tensorboard import tensorboardx
 from streamrl.envs.make import domain_of, make_env
-from streamrl.running.progress import ProgressBar, ProgressFile
-from streamrl.running.scalars import tensorboardx
+from streamrl.running.progress import ProgressFile
 from streamrl.running.signals import SignalFlag
 from streamrl.running.train import Interrupted, RunResult, owned_run_folder, start_run_folder, write_results
 
@@ -135,7 +136,7 @@ def _baseline_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: P
     reporter = ProgressFile(progress_file, steps) if progress_file is not None else None
     scalars = None
     if tensorboard:
-        from streamrl.running.scalars import ScalarLog
+        from streamrl.core.tensorboard import ScalarLog
 
         scalars = ScalarLog(out_dir / "tensorboard")
     start = time.perf_counter()

@@ -1,8 +1,9 @@
 """``streamrl``: one entry point, with subcommands.
 
-    streamrl train [ALGO] [ENV] [--steps N] [--seed S] [--out DIR] [--set key=value ...] [--resume RUN]
+    streamrl train [ALGO] [ENV] [--steps N] [--seed S] [--out DIR] [--set key=value ...] [--resume RUN] [--track]
+    streamrl options ALGO [--set step_rule=NAME]
     streamrl eval RUN_OR_CHECKPOINT [--episodes K] [--video FILE.mp4]
-    streamrl plot RUN ... [--out FILE.png]
+    streamrl plot RUNS ... [--out FILE.png]
     streamrl predict [--csv FILE --target COLUMN] [--gamma G] [--out DIR]
     streamrl bench [--steps N] [--repeats K] [--only ALGO:ENV ...] [--busy N]
     streamrl report RESULTS ... [--out DIR] [--reps N]
@@ -97,17 +98,26 @@ def _train_owning(args: argparse.Namespace, owner: contextlib.ExitStack) -> int:
     from streamrl.baselines import BASELINES
 
     progress_file = Path(args.progress_file) if args.progress_file else None
+    tracking = _tracking(args, out, {"algorithm": algorithm, "env_id": env_id, "steps": steps, "seed": seed,
+                                     "label": label or algorithm, "agent": overrides, "resumed": bool(args.resume)})
     try:
-        if algorithm in BASELINES:  # Stable-Baselines3: the same files, no checkpoint (they cannot resume)
-            from streamrl.baselines.sb3 import baseline_run
+        with tracking as tracked:
+            if algorithm in BASELINES:  # Stable-Baselines3: the same files, no checkpoint (they cannot resume)
+                from streamrl.baselines.sb3 import baseline_run
 
-            result = baseline_run(algorithm, env_id, steps, seed, out, overrides, progress=not args.quiet,
-                                  resume=bool(args.resume), tensorboard=not args.no_tensorboard, label=label,
-                                  progress_file=progress_file)
-        else:
-            result = train_run(algorithm, env_id, steps, seed, out, overrides, progress=not args.quiet,
-                               checkpoint_every=every, resume=bool(args.resume), tensorboard=not args.no_tensorboard,
-                               label=label, progress_file=progress_file)
+                result = baseline_run(algorithm, env_id, steps, seed, out, overrides, progress=not args.quiet,
+                                      resume=bool(args.resume), tensorboard=not args.no_tensorboard, label=label,
+                                      progress_file=progress_file)
+            else:
+                result = train_run(algorithm, env_id, steps, seed, out, overrides, progress=not args.quiet,
+                                   checkpoint_every=every, resume=bool(args.resume),
+                                   tensorboard=not args.no_tensorboard, label=label, progress_file=progress_file)
+            if tracked is not None:  # the run's own files, as written: the agent's whole config and the summary
+                import json
+
+                tracked.config.update({"agent": json.loads((out / "config.json").read_text())["agent"]},
+                                      allow_val_change=True)
+                tracked.summary.update(json.loads((out / "summary.json").read_text()))
     except Interrupted as stop:
         if stop.checkpoint_step is None:
             print(f"streamrl: interrupted at step {stop.step:,} before the first checkpoint; nothing to resume "
@@ -116,12 +126,74 @@ def _train_owning(args: argparse.Namespace, owner: contextlib.ExitStack) -> int:
             print(f"streamrl: interrupted at step {stop.step:,}; checkpoint at step {stop.checkpoint_step:,}: "
                   f"resume with: streamrl train --resume {out}", file=sys.stderr)
         return 130
-    returns = [e.episode_return for e in result.episodes]
-    tail = f"; mean return of the last 10 episodes {sum(returns[-10:]) / len(returns[-10:]):.1f}" if returns else ""
+    from streamrl.core.progress import RETURN_WINDOW
+
+    recent = [e.episode_return for e in result.episodes][-RETURN_WINDOW:]
+    tail = f"; mean return of the last {len(recent)} episodes {sum(recent) / len(recent):.1f}" if recent else ""
     print(f"trained {steps:,} steps in {result.wall_time:.1f} s{tail}")
     written = ", ".join(p.name for p in sorted(out.iterdir()) if not p.name.startswith("."))
     print(f"run folder: {out} ({written})")
     return 0
+
+
+def _tracking(args: argparse.Namespace, out: Path, config: dict) -> contextlib.AbstractContextManager:
+    """With --track, the Weights & Biases run of this training (its name the run folder's); else nothing."""
+    if not args.track:
+        if args.wandb_project or args.wandb_entity:
+            raise ValueError("--wandb-project and --wandb-entity name where --track logs: add --track")
+        return contextlib.nullcontext()
+    if args.no_tensorboard:
+        raise ValueError("--track sends the run's TensorBoard scalars to Weights & Biases: drop --no-tensorboard")
+    from streamrl.running.tracking import wandb_run
+
+    return wandb_run(args.wandb_project or "streamrl", args.wandb_entity, out.name, config["label"], config)
+
+
+def _options(args: argparse.Namespace) -> int:
+    """Every option of an algorithm, its default and meaning (and its step rule's)."""
+    from streamrl.baselines import BASELINES
+    from streamrl.steprules import STEP_RULES
+
+    chosen = _parse_overrides(args.set)
+    others = sorted(set(chosen) - {"step_rule"})
+    if others:
+        raise ValueError(f"streamrl options takes --set step_rule=NAME only (to list that rule's options), got "
+                         f"{others[0]!r}")
+    if args.algorithm in BASELINES:
+        from streamrl.baselines import baseline_options
+
+        if chosen:
+            raise ValueError(f"{args.algorithm} is a Stable-Baselines3 baseline, without step rules: drop --set")
+        print(f"{args.algorithm} (Stable-Baselines3 {BASELINES[args.algorithm].sb3_class}): options of streamrl train "
+              f"{args.algorithm} --set KEY=VALUE, described by SB3's documentation")
+        _print_options(baseline_options(args.algorithm))
+        return 0
+    agent = ALGORITHMS[args.algorithm]
+    options = agent.options(chosen.get("step_rule"))
+    rule = next(o.default for o in options if o.name == "step_rule")
+    print(f"{agent.__name__} ({args.algorithm}): options of streamrl train {args.algorithm} --set KEY=VALUE (and of "
+          "config and sweep files)")
+    _print_options([(o.name, o.default, o.meaning) for o in options if o.rule is None])
+    others = ", ".join(name for name, rule_class in STEP_RULES.items() if name != rule and (
+        rule_class.for_algorithms is None or args.algorithm in rule_class.for_algorithms))  # (the rules it may use)
+    print(f"\nstep rule {rule}'s options (the other rules, {others}, have their own: streamrl options "
+          f"{args.algorithm} --set step_rule=NAME)")
+    _print_options([(o.name, o.default, o.meaning) for o in options if o.rule is not None])
+    return 0
+
+
+def _print_options(rows: list[tuple[str, object, str]]) -> None:
+    """Aligned columns: option, default (as --set takes it), meaning."""
+    def text(value: object) -> str:
+        if isinstance(value, (tuple, list)):
+            return f"[{','.join(text(v) for v in value)}]"
+        return value if isinstance(value, str) else repr(value)
+
+    shown = [(name, text(default), meaning) for name, default, meaning in rows]
+    width = max(len(name) for name, _, _ in shown)
+    default_width = max(len(default) for _, default, _ in shown)
+    for name, default, meaning in shown:
+        print(f"  {name:<{width}}  {default:<{default_width}}  {meaning}".rstrip())
 
 
 def _train_algorithms() -> list[str]:
@@ -206,13 +278,13 @@ def _checkpoint_and_env(target: Path) -> tuple[Path, str]:
 
 def _eval(args: argparse.Namespace) -> int:
     from streamrl.algorithms import StreamAgent
-    from streamrl.running.evaluate import evaluate
+    from streamrl.running.evaluate import evaluate_run
 
     path, env_id = _checkpoint_and_env(Path(args.target))
     if args.video and not args.video.endswith(".mp4"):
         raise ValueError(f"--video writes an MP4 file: give a name ending in .mp4, not {args.video!r}")
-    agent = StreamAgent.load(path)  # the spaces come from the file; evaluate() makes its own env
-    returns, frames = evaluate(agent, env_id, args.episodes, args.seed, Path(args.video) if args.video else None,
+    agent = StreamAgent.load(path)  # the spaces come from the file; evaluate_run() makes its own env
+    returns, frames = evaluate_run(agent, env_id, args.episodes, args.seed, Path(args.video) if args.video else None,
                                args.max_episode_steps, progress=True)
     for i, r in enumerate(returns, 1):
         print(f"episode {i}: return {r:.1f}")
@@ -226,9 +298,12 @@ def _eval(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     from streamrl.running.plot import plot_runs
 
-    groups = plot_runs([Path(r) for r in args.runs], Path(args.out))
+    groups, unfinished = plot_runs([Path(r) for r in args.runs], Path(args.out))
     for (algorithm, env_id), n in sorted(groups.items()):
         print(f"{algorithm} on {env_id}: {n} run{'s' * (n > 1)}")
+    if unfinished:
+        print(f"left out {len(unfinished)} unfinished run folder{'s' * (len(unfinished) > 1)} (no episodes.csv): "
+              f"{', '.join(str(folder) for folder in unfinished)}")
     print(f"wrote {args.out}")
     return 0
 
@@ -259,7 +334,7 @@ def _predict(args: argparse.Namespace) -> int:
     else:
         series = load_weather()
         values, columns, target = series.values, list(series.columns), series.column("Dry-bulb (C)")
-    from streamrl.running.console import spinner
+    from streamrl.core.console import spinner
 
     # (a machine's first run also compiles the kernels here)
     with spinner(f"Stream TD over {len(target):,} rows (a first run compiles first, ~30 s)"):
@@ -406,7 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "checkpoint_every and an [agent] table; command-line values win")
     train.add_argument("--out", help="run folder (default runs/ALGO-ENV-seedS)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="agent option, e.g. --set lamda=0.9 --set step_rule=adaptive --set kappa=3")
+                       help="agent option, e.g. --set lamda=0.9 --set step_rule=adaptive --set kappa=3; "
+                       "'streamrl options ALGO' lists them all with their defaults and meaning")
     train.add_argument("--preset", choices=sorted(TECHNIQUE_PRESETS),
                        help="classic: every stream-x technique off (plain SGD "
                        "on the traces, default init, no layer norm, normalization, scaling or time feature); "
@@ -421,7 +497,19 @@ def build_parser() -> argparse.ArgumentParser:
                        "ALGO-classic with --preset classic)")
     train.add_argument("--progress-file", metavar="FILE",
                        help="rewrite FILE every few seconds with the step count (JSON), for a watching sweep")
+    train.add_argument("--track", action="store_true", help="log the run to Weights & Biases too (the 'wandb' extra): "
+                       "its TensorBoard scalars, config and summary; WANDB_MODE=offline keeps it on this machine")
+    train.add_argument("--wandb-project", metavar="NAME", help="the W&B project of --track (default streamrl)")
+    train.add_argument("--wandb-entity", metavar="NAME", help="the W&B team or user of --track (default: yours)")
     train.set_defaults(run=_train)
+    options = sub.add_parser("options", help="every agent option of an algorithm, with its default and meaning",
+                             description="List the options that 'streamrl train ALGO --set KEY=VALUE' (and config "
+                             "and sweep files) take, with their defaults and meaning, and those of the step rule.")
+    options.add_argument("algorithm", choices=_train_algorithms(), metavar="ALGO",
+                         help=f"one of {', '.join(_train_algorithms())}")
+    options.add_argument("--set", action="append", default=[], metavar="step_rule=NAME",
+                         help="list the options of this step rule instead of the algorithm's own")
+    options.set_defaults(run=_options)
     evaluate = sub.add_parser("eval", help="evaluate a trained agent without learning, optionally with video")
     evaluate.add_argument("target", metavar="RUN_OR_CHECKPOINT")
     evaluate.add_argument("--episodes", type=int, default=5)
@@ -430,7 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--max-episode-steps", type=int, help="cut evaluation episodes at this length")
     evaluate.set_defaults(run=_eval)
     plot = sub.add_parser("plot", help="learning curves of runs, mean over seeds with a standard-error band")
-    plot.add_argument("runs", nargs="+", metavar="RUN")
+    plot.add_argument("runs", nargs="+", metavar="RUNS", help="run folders, or folders searched for them (a sweep's "
+                      "results folder), as for streamrl report")
     plot.add_argument("--out", default="learning_curves.png")
     plot.set_defaults(run=_plot)
     predict = sub.add_parser("predict", help="Stream TD(lambda) predictions on a CSV stream or the built-in data")

@@ -59,11 +59,38 @@ class MuJoCoWarning(UserWarning):
     """A warning of the MuJoCo engine (e.g. about a model file), as a Python warning."""
 
 
+# MuJoCo's warnings show once per message: Python's own "once" and "default" forget what they
+# showed whenever any warning filter changes anywhere (importing scipy does), so a model file
+# that warns at every load warned again for each env made after such a change. This filter, last
+# in the list, marks the warnings streamrl shows once itself; a filter of the user's before it
+# (-W, simplefilter: "always", "error", "ignore", ...) decides as usual.
+_ONCE = ("once", None, MuJoCoWarning, None, 0)
+_shown: set[str] = set()
+
+
+def _once_is_ours(text: str, module: str, lineno: int) -> bool:
+    """Whether the first warning filter that applies to this MuJoCo warning is streamrl's _ONCE
+    (matched as Python matches filters)."""
+    for action, message, category, module_pattern, filter_line in warnings.filters:
+        if (action, message, category, module_pattern, filter_line) == _ONCE:
+            return True
+        if ((message is None or message.match(text)) and issubclass(MuJoCoWarning, category)
+                and (module_pattern is None or module_pattern.match(module)) and filter_line in (0, lineno)):
+            return False
+    return False
+
+
 def _warn_from_mujoco(message: str) -> None:
     # Nothing may escape: an exception raised through MuJoCo's C code aborts the process (warnings
     # made errors, a Ctrl-C landing here, a closed stderr).
     try:
-        warnings.warn(f"MuJoCo: {message}", MuJoCoWarning, stacklevel=2)
+        text = f"MuJoCo: {message}"
+        caller = sys._getframe(1)  # the Python line that called into MuJoCo
+        if _once_is_ours(text, caller.f_globals.get("__name__", ""), caller.f_lineno):
+            if text in _shown:
+                return
+            _shown.add(text)
+        warnings.warn(text, MuJoCoWarning, stacklevel=2)
     except BaseException:
         try:
             print(f"MuJoCoWarning: {message}", file=sys.stderr)
@@ -74,10 +101,12 @@ def _warn_from_mujoco(message: str) -> None:
 def _route_mujoco_warnings(mujoco) -> None:
     """MuJoCo's own handler prints each warning and appends it to MUJOCO_LOG.TXT in the working
     directory (Gymnasium's HalfCheetah model warns at every load); as Python warnings they are
-    shown once and can be filtered. A handler someone else installed (the user's, dm_control's)
-    is left in place."""
+    shown once per message and can be filtered. A handler someone else installed (the user's,
+    dm_control's) is left in place."""
     if mujoco.get_mju_user_warning() is None:
         mujoco.set_mju_user_warning(_warn_from_mujoco)
+        # Appended (stored as _ONCE): filters of the user's (-W, simplefilter) come first and win.
+        warnings.filterwarnings("once", category=MuJoCoWarning, append=True)
 
 
 def _register(domain: str) -> None:

@@ -36,7 +36,15 @@ import numpy as np
 
 from streamrl.core.files import atomic_path
 from streamrl.running.figures import save_figure
-from streamrl.running.plot import CURVE_WINDOW, GRID_POINTS, SeedRun, draw_curves, method_name, read_run
+from streamrl.running.plot import (
+    CURVE_WINDOW,
+    GRID_POINTS,
+    SeedRun,
+    draw_curves,
+    find_run_folders,
+    method_name,
+    read_run,
+)
 from streamrl.running.train import read_run_config
 
 BOOTSTRAP_SEED = 0
@@ -153,21 +161,6 @@ def published(method: str, env_id: str) -> tuple[float, str, str] | None:
     if column is None or column not in PUBLISHED[row]:
         return None
     return PUBLISHED[row][column], row, column
-
-
-def find_run_folders(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
-    """(run folders, folders with config.json but no episodes.csv) below ``paths``, sorted;
-    hidden folders are not searched."""
-    finished, unfinished = set(), set()
-    for root in paths:
-        if not root.is_dir():
-            raise ValueError(f"{root} is not a folder: give folders that hold run folders from 'streamrl train'")
-        for config in root.rglob("config.json"):
-            folder = config.parent
-            if any(part.startswith(".") for part in folder.relative_to(root).parts):
-                continue
-            (finished if (folder / "episodes.csv").is_file() else unfinished).add(folder.resolve())
-    return sorted(finished), sorted(unfinished)
 
 
 def read_report_run(folder: Path) -> Run:
@@ -516,8 +509,14 @@ def _interval_text(estimate: Estimate, digits: int) -> str:
 
 
 def _duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+    """A wall time in its units: 0.4 s, 12.3 s, 4 min 05 s, 2 h 07 min."""
+    if round(seconds, 1) < 60:
+        return f"{seconds:.1f} s"
+    if round(seconds) < 3600:
+        minutes, secs = divmod(round(seconds), 60)
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 def _budgets(runs: list[Run]) -> str:
@@ -530,7 +529,8 @@ def _wall_cells(runs: list[Run]) -> tuple[str, str]:
     timed = [r for r in runs if r.wall_time is not None]
     wall = sum(r.wall_time for r in timed)
     unknown = f" ({len(runs) - len(timed)} runs unknown)" if len(timed) < len(runs) else ""
-    return _duration(wall) + unknown, f"{sum(r.steps for r in timed) / wall:,.0f}" if wall > 0 else "—"
+    rate = f"{sum(r.steps for r in timed) / wall:,.0f}" if wall > 0 else "—"
+    return (_duration(wall) if timed else "—") + unknown, rate
 
 
 def machine_description() -> str:

@@ -190,8 +190,11 @@ class Watch:
         if show:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+            from streamrl.core.console import make_console
+
             self.progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), refresh_per_second=2)
+                                     TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), refresh_per_second=2,
+                                     console=make_console())  # (whole lines in a file too)
             self.task = self.progress.add_task("sweep", total=len(runs), counts="")
             self.progress.start()
 

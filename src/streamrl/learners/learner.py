@@ -37,9 +37,10 @@ class Learner:
             raise AttributeError("a fused learner has no torch module; make the agent with backend='torch'")
         return self.network.module
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Outputs at ``x``; ``x`` becomes the state that the next :meth:`update` differentiates at."""
-        return self.network.forward(x)
+    def forward(self, x: np.ndarray, slot: int = 0) -> np.ndarray:
+        """Outputs at ``x``; ``x`` becomes the state that the next :meth:`update` differentiates at
+        (``slot`` 1: a second state, for a rule with gradients at two)."""
+        return self.network.forward(x, slot) if slot else self.network.forward(x)
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         """Outputs at ``x`` with no side effect."""
@@ -73,16 +74,18 @@ class Learner:
         self.rule.load_state_dict(state)
 
 
-def make_learner(spec: NetworkSpec, step_rule: str = "obgd", rule_options: dict[str, Any] | None = None, *,
+def make_learner(spec: NetworkSpec, step_rule: str | type[StepRule] = "obgd",
+                 rule_options: dict[str, Any] | None = None, *,
                  gamma: float = 0.99, lamda: float = 0.8, backend: str = "auto", sparsity: float = 0.9,
                  sparse_init: bool = True, layer_norm: bool = True, rng: np.random.Generator | None = None,
                  module: Any = None, torch_threads: int | None = 1) -> Learner:
-    """A learner for the network ``spec`` (or the torch ``module`` given) with the step rule named
-    ``step_rule``. ``backend``: 'fused' (the compiled kernels: the paper's networks, with layer norm),
-    'torch' (any module; the ablations the kernels lack), or 'auto' (fused where it can)."""
+    """A learner for the network ``spec`` (or the torch ``module`` given) with the step rule
+    ``step_rule`` (a name, or the class). ``backend``: 'fused' (the compiled kernels: the paper's
+    networks, with layer norm), 'torch' (any module; the ablations the kernels lack), or 'auto'
+    (fused where it can)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose 'auto', 'fused' or 'torch'")
-    rule_class = step_rule_class(step_rule)
+    rule_class = step_rule if isinstance(step_rule, type) else step_rule_class(step_rule)
     rng = rng if rng is not None else np.random.default_rng()
     network = _fused_network(spec, backend, sparsity, sparse_init, layer_norm, rng) if module is None else None
     if network is None:

@@ -23,10 +23,11 @@ class Parameters(ABC):
     dtype: np.dtype  # the weights' (float32, but for a user's float64 torch module)
 
     @abstractmethod
-    def accumulate(self, grad_out: np.ndarray, decay: float, trace: np.ndarray) -> float:
+    def accumulate(self, grad_out: np.ndarray, decay: float, trace: np.ndarray, slot: int = 0) -> float:
         """``trace <- decay trace + grad f``, with ``f = grad_out . outputs`` at a network's last
-        :meth:`~Network.forward` state; returns ``|trace|_1`` (summed in float64). With ``decay`` 0
-        the trace is the gradient. Once per forward pass: a second call needs a new forward."""
+        :meth:`~Network.forward` state (of that ``slot``); returns ``|trace|_1`` (summed in float64).
+        With ``decay`` 0 the trace is the gradient. Once per forward pass: a second call needs a
+        new forward."""
 
     @abstractmethod
     def step(self, scale: float, direction: np.ndarray, clear: bool) -> None:
@@ -48,8 +49,10 @@ class Network(Parameters):
     shapes: list[tuple[int, ...]]  # each parameter's shape, in the torch module's order
 
     @abstractmethod
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Outputs at ``x``; ``x`` becomes the state that the next :meth:`accumulate` differentiates at."""
+    def forward(self, x: np.ndarray, slot: int = 0) -> np.ndarray:
+        """Outputs at ``x``; ``x`` becomes the state that the next :meth:`accumulate` differentiates at.
+        ``slot`` 1 keeps a second state beside the first, for an update with gradients at two
+        states (QRC's at S and S')."""
 
     @abstractmethod
     def evaluate(self, x: np.ndarray) -> np.ndarray:

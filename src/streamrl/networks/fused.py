@@ -55,6 +55,11 @@ class _Cache:
         self.inv_out = np.zeros(max(n_normalized, 1) + n_outputs)
         self.out = self.inv_out[max(n_normalized, 1):]
 
+    def __setstate__(self, state: dict) -> None:
+        # a copy (deepcopy, pickle) copies a view as an array of its own: out must view inv_out again
+        self.__dict__.update(state)
+        self.out = self.inv_out[len(self.inv_out) - len(self.out):]
+
 
 class FusedNetwork(Network):
     """One of the paper's networks, sparsely initialized from ``rng`` (zero biases), on the compiled
@@ -97,10 +102,12 @@ class FusedNetwork(Network):
         # Activations: float32 for the CNNs (speed: 131k weights for MinAtar), float64 for the small
         # MLPs, whose first layer starts at zero and whose layer norm then amplifies rounding.
         dtype = np.float32 if len(convs) else np.float64
-        self._train, self._eval = (_Cache(n_inputs, n_values, n_normalized, n_patches, spec.n_outputs, dtype)
-                                   for _ in range(2))
+        self._cache_sizes = (n_inputs, n_values, n_normalized, n_patches, spec.n_outputs, dtype)
+        self._train, self._eval = _Cache(*self._cache_sizes), _Cache(*self._cache_sizes)
         self._work = np.zeros(n_values + n_scratch, dtype=dtype)  # the backward pass's gradients, then scratch
         self._ready = False
+        self._second: _Cache | None = None  # slot 1 (made at its first use)
+        self._second_ready = False
 
     def _run(self, x: np.ndarray, cache: _Cache) -> np.ndarray:
         x = np.asarray(x)
@@ -114,15 +121,26 @@ class FusedNetwork(Network):
         kernels.forward(self._w, x, self.layout, cache.acts, cache.inv_out, self._direction, self._pending)
         return cache.out.copy()
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def forward(self, x: np.ndarray, slot: int = 0) -> np.ndarray:
+        if slot:
+            return self._forward_second(x)
         out = self._run(x, self._train)
         self._ready = True  # (only once the pass has made any pending step and filled the cache)
+        return out
+
+    def _forward_second(self, x: np.ndarray) -> np.ndarray:
+        if self._second is None:
+            self._second = _Cache(*self._cache_sizes)
+        out = self._run(x, self._second)
+        self._second_ready = True
         return out
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         return self._run(x, self._eval)
 
-    def accumulate(self, grad_out: np.ndarray, decay: float, trace: np.ndarray) -> float:
+    def accumulate(self, grad_out: np.ndarray, decay: float, trace: np.ndarray, slot: int = 0) -> float:
+        if slot:
+            return self._accumulate_second(grad_out, decay, trace)
         if not self._ready:
             raise RuntimeError("an update needs a forward() at the state being updated")
         grad_out = np.asarray(grad_out, dtype=np.float64)
@@ -133,6 +151,15 @@ class FusedNetwork(Network):
         # not ready before the kernel runs: a Ctrl-C landing just after it returns must not leave a
         # second update of the same pass allowed
         c, self._ready = self._train, False
+        return kernels.accumulate_trace(self._w, trace, decay, grad_out, self.layout, c.acts, c.inv_out, self._work)
+
+    def _accumulate_second(self, grad_out: np.ndarray, decay: float, trace: np.ndarray) -> float:
+        if not self._second_ready:
+            raise RuntimeError("an update at a second state needs a forward(x, slot=1) there")
+        grad_out = np.array(grad_out, dtype=np.float64)
+        if grad_out.shape != (self.n_outputs,):
+            raise ValueError(f"grad_out has shape {grad_out.shape}; this network has {self.n_outputs} outputs")
+        c, self._second_ready = self._second, False
         return kernels.accumulate_trace(self._w, trace, decay, grad_out, self.layout, c.acts, c.inv_out, self._work)
 
     def step(self, scale: float, direction: np.ndarray, clear: bool) -> None:
@@ -165,5 +192,5 @@ class FusedNetwork(Network):
         if w.shape != self._w.shape:
             raise ValueError(f"saved w has shape {w.shape}, this network needs {self._w.shape}")
         self._w[:] = w
-        self._ready = False
+        self._ready = self._second_ready = False
         self._pending[kernels.WHAT] = kernels.NO_STEP  # the loaded state replaces the step too

@@ -58,7 +58,7 @@ class FlatParameters(Parameters):
             self._grad *= self.sign
         return self._grad
 
-    def accumulate(self, grad_out: np.ndarray | None, decay: float, trace: np.ndarray) -> float:
+    def accumulate(self, grad_out: np.ndarray | None, decay: float, trace: np.ndarray, slot: int = 0) -> float:
         return add_to_trace(trace, decay, self.gradient())
 
     def step(self, scale: float, direction: np.ndarray, clear: bool) -> None:
@@ -74,11 +74,12 @@ class TorchNetwork(Network):
         self.flat = FlatParameters(list(module.parameters()))
         self.shapes, self.n_parameters, self.dtype = self.flat.shapes, self.flat.n_parameters, self.flat.dtype
         self._output: torch.Tensor | None = None
+        self._second: torch.Tensor | None = None  # slot 1's output
 
     def __getstate__(self) -> dict:
         # a forward's output (a node of autograd's graph) cannot be copied: a copy, as
         # StreamAgent.warm_up makes, starts without a pending forward
-        return {**vars(self), "_output": None}
+        return {**vars(self), "_output": None, "_second": None}
 
     def _run(self, x: np.ndarray) -> torch.Tensor:
         out = self.module(torch.as_tensor(x, dtype=self.flat.torch_dtype).unsqueeze(0))[0]
@@ -87,7 +88,10 @@ class TorchNetwork(Network):
                              f"this agent needs {self.n_outputs} outputs")
         return out
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def forward(self, x: np.ndarray, slot: int = 0) -> np.ndarray:
+        if slot:
+            self._second = self._run(x)
+            return self._second.detach().numpy()
         self._output = self._run(x)
         return self._output.detach().numpy()
 
@@ -95,12 +99,17 @@ class TorchNetwork(Network):
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         return self._run(x).numpy()
 
-    def accumulate(self, grad_out: np.ndarray, decay: float, trace: np.ndarray) -> float:
-        if self._output is None:
-            raise RuntimeError("an update needs a forward() at the state being updated")
+    def accumulate(self, grad_out: np.ndarray, decay: float, trace: np.ndarray, slot: int = 0) -> float:
+        output = self._second if slot else self._output
+        if output is None:
+            raise RuntimeError("an update needs a forward() at the state being updated" if not slot else
+                               "an update at a second state needs a forward(x, slot=1) there")
         for p in self.flat.params:
             p.grad = None
-        output, self._output = self._output, None
+        if slot:
+            self._second = None
+        else:
+            self._output = None
         output.backward(torch.as_tensor(np.asarray(grad_out), dtype=self.flat.torch_dtype))
         return self.flat.accumulate(None, decay, trace)
 
@@ -119,4 +128,4 @@ class TorchNetwork(Network):
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         saved = {k[len("param."):]: torch.from_numpy(np.array(v)) for k, v in state.items() if k.startswith("param.")}
         self.module.load_state_dict(saved)  # (copies into the flat vector's views; refuses other shapes or names)
-        self._output = None
+        self._output = self._second = None

@@ -302,7 +302,7 @@ def run(args: argparse.Namespace) -> None:
           f"{'fused/torch':>11} {'fused/env':>9} {'p50 us':>7} {'p99 us':>7} {'MB torch':>8} {'MB fused':>8}")
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-    from streamrl.running.console import transient_bar
+    from streamrl.core.console import transient_bar
 
     # a live bar below the table
     with busy(args.busy), transient_bar(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(),

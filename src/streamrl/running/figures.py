@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from streamrl.algorithms import Episode
 from streamrl.core.files import atomic_path
+from streamrl.core.progress import RETURN_WINDOW
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -25,8 +26,9 @@ def save_figure(fig, path: Path) -> None:
         fig.savefig(tmp, format="png", dpi=110)
 
 
-def learning_curve(episodes: Sequence[Episode], path: Path, title: str) -> None:
-    """Return against steps: raw episodes faint, their moving average on top."""
+def learning_curve(episodes: Sequence[Episode], path: Path, title: str) -> Any:
+    """Return against steps: raw episodes faint, their mean over the last RETURN_WINDOW episodes
+    on top (the window of the run's summary and of ``streamrl plot``). Returns the Figure."""
     from matplotlib.figure import Figure  # no pyplot: the caller's backend stays as it is
 
     steps = np.array([e.end_step for e in episodes])
@@ -35,14 +37,14 @@ def learning_curve(episodes: Sequence[Episode], path: Path, title: str) -> None:
     ax = fig.subplots()
     # each return is drawn over the steps its episode lasted (steps-pre: from the previous end)
     ax.plot(steps, returns, color="tab:blue", alpha=0.3, lw=0.8, drawstyle="steps-pre", label="episodes")
-    window = max(1, len(returns) // 20)
-    ax.plot(steps, smooth(returns, window), color="tab:blue", lw=2, drawstyle="steps-pre",
-            label=f"mean of the last {window} episodes" if window > 1 else "episodes")
+    ax.plot(steps, smooth(returns, RETURN_WINDOW), color="tab:blue", lw=2, drawstyle="steps-pre",
+            label=f"mean of the last {RETURN_WINDOW} episodes")
     ax.set_xlabel("steps")
     ax.set_ylabel("episodic return")
     ax.set_title(title)
     ax.legend(loc="lower right")
     save_figure(fig, path)
+    return fig
 
 
 def prediction_plot(result, path: Path) -> None:

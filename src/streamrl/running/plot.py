@@ -4,23 +4,42 @@ band (a standard-error band for ``streamrl plot``, a bootstrap confidence band i
 from __future__ import annotations
 
 import csv
+import math
 import warnings
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from streamrl.core.progress import RETURN_WINDOW
 from streamrl.running.figures import save_figure, smooth
 from streamrl.running.train import read_run_config
 
 GRID_POINTS = 200
-CURVE_WINDOW = 10
+CURVE_WINDOW = RETURN_WINDOW  # episodes each run's curve averages, as its learning_curve.png and summary do
+PANEL_COLUMNS = 3  # environments side by side in one row of the figure
 
 # One seed's run: (episode end steps, episode returns, the run's step budget).
 SeedRun = tuple[np.ndarray, np.ndarray, int]
 # Seeds' curves on a grid (seeds x grid points, NaN where a seed has no value) -> mean, low, high.
 Band = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def find_run_folders(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """(run folders, folders with config.json but no episodes.csv) below ``paths``, sorted; a path
+    may be a run folder itself, or any folder above some (a sweep's results folder, say). Hidden
+    folders are not searched. ``streamrl plot`` and ``streamrl report`` take the same paths."""
+    finished, unfinished = set(), set()
+    for root in paths:
+        if not root.is_dir():
+            raise ValueError(f"{root} is not a folder: give folders that hold run folders from 'streamrl train'")
+        for config in root.rglob("config.json"):
+            folder = config.parent
+            if any(part.startswith(".") for part in folder.relative_to(root).parts):
+                continue
+            (finished if (folder / "episodes.csv").is_file() else unfinished).add(folder.resolve())
+    return sorted(finished), sorted(unfinished)
 
 
 def read_run(run: Path) -> tuple[dict, np.ndarray, np.ndarray]:
@@ -85,8 +104,18 @@ def draw_curves(ax, env_id: str, methods: dict[str, list[SeedRun]], band: Band,
     ax.legend(loc="best")
 
 
-def plot_runs(runs: list[Path], out: Path) -> dict[tuple[str, str], int]:
-    """Write the comparison figure; returns the number of seeds in each (method, env) group."""
+def plot_runs(paths: list[Path], out: Path) -> tuple[dict[tuple[str, str], int], list[Path]]:
+    """Write the comparison figure of the runs in ``paths`` (run folders, or folders searched for
+    them, as ``streamrl report`` does), one panel per environment, at most PANEL_COLUMNS to a row.
+    Returns the number of seeds in each (method, env) group, and the unfinished run folders that
+    the search found and left out (a run folder given by name must be finished)."""
+    for path in paths:
+        if (path / "config.json").is_file() and not (path / "episodes.csv").is_file():
+            read_run(path)  # (its one-line error: the run has not finished)
+    runs, unfinished = find_run_folders(paths)
+    if not runs:
+        where = ", ".join(str(p) for p in paths)
+        raise ValueError(f"no finished run folders (config.json and episodes.csv from 'streamrl train') below {where}")
     groups: dict[tuple[str, str], list[SeedRun]] = defaultdict(list)
     for run in runs:
         config, steps, returns = read_run(run)
@@ -97,10 +126,14 @@ def plot_runs(runs: list[Path], out: Path) -> dict[tuple[str, str], int]:
     from matplotlib.figure import Figure
 
     envs = sorted({env for _, env in groups})
-    fig = Figure(figsize=(6 * len(envs), 4))
-    axes = np.atleast_1d(fig.subplots(1, len(envs)))
+    columns = min(len(envs), PANEL_COLUMNS)
+    rows = math.ceil(len(envs) / columns)
+    fig = Figure(figsize=(6 * columns, 4 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
     for ax, env in zip(axes, envs):
         draw_curves(ax, env, {method: members for (method, env_id), members in groups.items() if env_id == env},
                     standard_error_band)
+    for ax in axes[len(envs):]:  # the last row's empty places
+        ax.set_visible(False)
     save_figure(fig, out)
-    return {k: len(v) for k, v in groups.items()}
+    return {k: len(v) for k, v in groups.items()}, unfinished

@@ -14,23 +14,25 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from streamrl.algorithms import ALGORITHMS, Episode, StreamAgent
 from streamrl.algorithms.agent_file import read_metadata
 from streamrl.core.files import WriteError, remove_temporaries, write_csv, write_json
+from streamrl.core.progress import ProgressBar
+from streamrl.core.tensorboard import ScalarLog, tensorboardx
 from streamrl.envs import make_env
 from streamrl.envs.random_state import get_random_state, set_random_state
-from streamrl.running.progress import ProgressBar, ProgressFile
-from streamrl.running.scalars import ScalarLog, tensorboardx
+from streamrl.running.progress import ProgressFile
 from streamrl.running.signals import SignalFlag
 from streamrl.running.warm_up import warm_up
 
@@ -140,22 +142,116 @@ def run_lock(out_dir: Path) -> Iterator[None]:
                 folder.rmdir()
 
 
+def run_identity(config: dict[str, Any]) -> dict[str, Any]:
+    """What tells a run from another, from its config.json: the algorithm, the env, the seed and a
+    SHA-256 of the agent options (canonical JSON). The run's checkpoints and agent file carry it."""
+    options = json.dumps(config.get("agent"), sort_keys=True, separators=(",", ":"))
+    return {"algorithm": config["algorithm"], "env_id": config["env_id"], "seed": config["seed"],
+            "agent_config_sha256": hashlib.sha256(options.encode()).hexdigest()}
+
+
+RUN_IDENTITY = "run_identity"  # the agent file's metadata entry (a checkpoint's is in its run state)
+IDENTITY_KINDS = {"algorithm": str, "env_id": str, "seed": int, "agent_config_sha256": str}
+# the run state of a checkpoint: entry -> its kind (and whether every checkpoint has it)
+RUN_STATE_KINDS = {"env_random_state": (dict, True), "episodes": (list, True), "timing": (list, True),
+                   "wall_time": ((int, float), True), "identity": (dict, False)}
+
+
 def check_run_agent(path: Path, config: dict[str, Any]) -> None:
     """Refuse an agent file in a run folder that belongs to another run (copied in, it would
-    resume or evaluate the wrong agent)."""
+    resume or evaluate the wrong agent): another algorithm or env, or, for a file that carries its
+    run's identity, another seed or other agent options."""
     metadata = read_metadata(path)
     saved, run = (metadata["algorithm"], metadata["env_id"]), (config["algorithm"], config["env_id"])
     if saved != run:
         raise ValueError(f"{path} holds an agent trained with {saved[0]} on {saved[1] or 'an unnamed env'}, but "
                          f"the run trains {run[0]} on {run[1]} (config.json): the file comes from another run; put "
                          "the run's own file back or train the run again")
+    if "run" in metadata:
+        identity = _checked_run_state(path, metadata["run"]).get("identity")
+    else:
+        identity = _checked_identity(path, metadata[RUN_IDENTITY]) if RUN_IDENTITY in metadata else None
+    if identity is None:  # written before files carried their run's identity
+        return
+    mine = run_identity(config)
+    differ = next((f"{word} {identity[key]}; this run's config.json says {word} {mine[key]}"
+                   for key, word in (("algorithm", "algorithm"), ("env_id", "env"), ("seed", "seed"))
+                   if identity[key] != mine[key]), None)
+    if differ is None and identity["agent_config_sha256"] != mine["agent_config_sha256"]:
+        differ = _options_differ(json.loads(metadata["config"]), config.get("agent"))
+    if differ is not None:
+        what = "checkpoint" if "run" in metadata else "agent file"
+        raise ValueError(f"{path} belongs to another run ({differ}): put the run's own {what} back or train the run "
+                         "again")
+
+
+def _options_differ(saved: dict[str, Any], run: Any) -> str:
+    """The first agent option in which a file's saved config and the run's config.json differ."""
+    run = run if isinstance(run, dict) else {}
+    key = next((k for k in sorted(set(saved) | set(run)) if saved.get(k, ...) != run.get(k, ...)), None)
+    if key is None:
+        return "other agent options than this run's config.json"
+    theirs, ours = (f"{key} {json.dumps(options[key])}" if key in options else f"no {key}" for options in (saved, run))
+    return f"{theirs}; this run's config.json says {ours}"
 
 
 def read_run_state(path: Path) -> dict[str, Any]:
+    """The run state of a training checkpoint, checked to be of the form a run writes."""
     metadata = read_metadata(path)
     if "run" not in metadata:
         raise ValueError(f"{path} is an agent file, not a training checkpoint")
-    return json.loads(metadata["run"])
+    return _checked_run_state(path, metadata["run"])
+
+
+def _refuse(path: Path, what: str) -> NoReturn:
+    raise ValueError(f"{path}: {what}; the file is damaged or was edited: put the run's own file back or train the "
+                     "run again")
+
+
+def _non_negative(value: Any, integer: bool = False) -> bool:
+    return isinstance(value, int if integer else (int, float)) and not isinstance(value, bool) and value >= 0
+
+
+def _checked_run_state(path: Path, text: str) -> dict[str, Any]:
+    try:
+        state = json.loads(text)
+    except json.JSONDecodeError as e:
+        _refuse(path, f"its run state is not JSON ({e})")
+    if not isinstance(state, dict):
+        _refuse(path, "its run state is not a table")
+    for key, (kind, required) in RUN_STATE_KINDS.items():
+        if key not in state and required:
+            _refuse(path, f"its run state has no {key!r}")
+        if key in state and (not isinstance(state[key], kind) or isinstance(state[key], bool)):
+            _refuse(path, f"its run state's {key!r} is not a {({dict: 'table', list: 'list'}).get(kind, 'number')}")
+    unknown = sorted(set(state) - set(RUN_STATE_KINDS))
+    if unknown:
+        _refuse(path, f"its run state has an unknown entry {unknown[0]!r}")
+    for key, form in (("episodes", "[end step, return, length]"), ("timing", "[end step, wall time]")):
+        n = form.count(",") + 1
+        for row in state[key]:
+            if not (isinstance(row, list) and len(row) == n and _non_negative(row[0], integer=True)
+                    and isinstance(row[1], (int, float)) and not isinstance(row[1], bool)
+                    and (n == 2 or _non_negative(row[2], integer=True))):
+                _refuse(path, f"its run state's {key} include {str(row)[:40]}, not {form}")
+    if not _non_negative(state["wall_time"]):
+        _refuse(path, f"its run state's wall time is {state['wall_time']!r}")
+    if "identity" in state:
+        _checked_identity(path, state["identity"])
+    return state
+
+
+def _checked_identity(path: Path, identity: Any) -> dict[str, Any]:
+    if isinstance(identity, str):  # (an agent file's entry is a string of JSON)
+        try:
+            identity = json.loads(identity)
+        except json.JSONDecodeError:
+            identity = None
+    if not (isinstance(identity, dict) and set(identity) == set(IDENTITY_KINDS)
+            and all(isinstance(identity[k], kind) and not isinstance(identity[k], bool)
+                    for k, kind in IDENTITY_KINDS.items())):
+        _refuse(path, "the run identity it carries is not {algorithm, env_id, seed, agent_config_sha256}")
+    return identity
 
 
 def train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path,
@@ -229,7 +325,10 @@ def _train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path
         run_state = read_run_state(out_dir / CHECKPOINT)
         # the env continues where the checkpoint left it: its next reset draws from its own random stream
         agent = ALGORITHMS[algorithm].load(out_dir / CHECKPOINT, env=env, env_started=True)
-        set_random_state(env, run_state["env_random_state"])
+        try:
+            set_random_state(env, run_state["env_random_state"])
+        except (ValueError, TypeError, KeyError, OverflowError) as e:
+            _refuse(out_dir / CHECKPOINT, f"its environment random state does not fit {env_id} ({e})")
         episodes = [Episode(*e) for e in run_state["episodes"]]
         timing = [list(t) for t in run_state["timing"]]
         wall_before = run_state["wall_time"]
@@ -249,12 +348,13 @@ def _train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path
     # is written, so a Ctrl-C during a first run's ~30 s of compiling leaves no run folder behind.
     warm_up(agent, show=progress)
     if not resume:
-        start_run_folder(out_dir, {"algorithm": algorithm, "env_id": env_id, "steps": steps, "seed": seed,
-                                   "checkpoint_every": checkpoint_every, "label": label or algorithm,
-                                   "agent": agent.config()})
+        config = {"algorithm": algorithm, "env_id": env_id, "steps": steps, "seed": seed,
+                  "checkpoint_every": checkpoint_every, "label": label or algorithm, "agent": agent.config()}
+        start_run_folder(out_dir, config)
     elif config["steps"] != steps:  # an extended run: plots and later resumes read the new length
         (out_dir / "summary.json").unlink(missing_ok=True)  # and it is not finished before its new end
         write_json(out_dir / "config.json", {**config, "steps": steps})
+    identity = run_identity(config)  # (config.json's: a resumed run keeps the identity it started with)
     start = time.perf_counter()
     next_checkpoint = (agent.num_steps // checkpoint_every + 1) * checkpoint_every
     last_checkpoint = agent.num_steps if resume else None
@@ -262,7 +362,7 @@ def _train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path
     def checkpoint() -> None:
         nonlocal last_checkpoint
         run_state = {"env_random_state": get_random_state(env), "episodes": [list(vars(e).values()) for e in episodes],
-                     "timing": timing, "wall_time": wall_before + time.perf_counter() - start}
+                     "timing": timing, "wall_time": wall_before + time.perf_counter() - start, "identity": identity}
         agent.save(out_dir / CHECKPOINT, extra_metadata={"run": json.dumps(run_state)})
         last_checkpoint = agent.num_steps
 
@@ -313,7 +413,7 @@ def _train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path
     if reporter is not None:
         reporter.update(agent.num_steps, final=True)
     wall = wall_before + time.perf_counter() - start
-    agent.save(out_dir / "agent.safetensors")
+    agent.save(out_dir / "agent.safetensors", extra_metadata={RUN_IDENTITY: json.dumps(identity)})
     write_results(out_dir, episodes, timing, agent.num_steps, wall, f"{ALGORITHMS[algorithm].__name__} on {env_id}")
     return RunResult(out_dir, episodes, wall)
 

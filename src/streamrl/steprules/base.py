@@ -43,6 +43,8 @@ class StepRule(ABC):
 
     name: ClassVar[str]
     OPTIONS: ClassVar[dict[str, Any]]  # option -> default (or PerRole defaults)
+    OPTION_HELP: ClassVar[dict[str, str]] = {}  # option -> its meaning in a line (streamrl options)
+    for_algorithms: ClassVar[tuple[str, ...] | None] = None  # a rule only these algorithms drive (None: any)
 
     def __init__(self, parameters: Parameters, gamma: float, lamda: float) -> None:
         self.parameters = parameters

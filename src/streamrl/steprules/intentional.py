@@ -86,6 +86,13 @@ class Intentional(StepRule):
     name = "intentional"
     OPTIONS = {"eta": PerRole(value=0.5, policy=0.05), "beta2": 0.999, "eps": 1e-8, "clip": 20.0,
                "clip_beta": 0.9998, "normalize": PerRole(value=False, policy=True), "normalize_beta": 0.9998}
+    OPTION_HELP = {"eta": "intended change of the output, as a fraction of the clipped TD error",
+                   "beta2": "decay of the RMSProp average of squared gradients (the metric)",
+                   "eps": "added to the metric's square root",
+                   "clip": "TD errors are clipped at this many times their RMS",
+                   "clip_beta": "decay of the TD errors' running mean square (the clip's)",
+                   "normalize": "divide the TD error by its running mean magnitude (policy mode)",
+                   "normalize_beta": "decay of that running mean magnitude"}
 
     def __init__(self, parameters: Parameters, gamma: float, lamda: float, eta: float = 0.5, beta2: float = 0.999,
                  eps: float = 1e-8, clip: float = 20.0, clip_beta: float = 0.9998, normalize: bool = False,

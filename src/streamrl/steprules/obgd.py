@@ -34,6 +34,7 @@ class ObGD(StepRule):
 
     name = "obgd"
     OPTIONS = {"lr": 1.0, "kappa": PerRole(value=2.0, policy=3.0), "overshoot_bound": True}
+    OPTION_HELP = {"lr": "step size alpha", "kappa": "kappa, the overshoot bound's scale (larger: smaller steps)"}
 
     def __init__(self, parameters: Parameters, gamma: float, lamda: float, lr: float = 1.0, kappa: float = 2.0,
                  overshoot_bound: bool = True) -> None:
@@ -88,6 +89,8 @@ class AdaptiveObGD(ObGD):
 
     name = "adaptive"
     OPTIONS = {**ObGD.OPTIONS, "beta2": 0.999, "eps": 1e-8}
+    OPTION_HELP = {**ObGD.OPTION_HELP, "beta2": "decay of the running mean of (delta z)^2 that scales the trace",
+                   "eps": "added to that mean under the square root"}
 
     def __init__(self, parameters: Parameters, gamma: float, lamda: float, lr: float = 1.0, kappa: float = 2.0,
                  overshoot_bound: bool = True, beta2: float = 0.999, eps: float = 1e-8) -> None:

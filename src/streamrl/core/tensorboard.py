@@ -1,5 +1,7 @@
-"""TensorBoard scalars of a run: per episode (return, length) and per window of steps (TD error,
-effective step size, how often the overshooting bound acted, overshoots).
+"""TensorBoard scalars of a training (``streamrl train``, the baselines, ``learn(tensorboard_log=...)``):
+per episode (return, length) and per window of steps (TD error, effective step size, how often the
+overshooting bound acted, overshoots). Steps and episodes are read by their fields (a StepInfo's
+``delta``, ``step_size``, ...; an Episode's ``end_step``, ``episode_return``, ``length``).
 
 Events are written with tensorboardX's event-file writer and protocol buffers, in the training
 process itself. Its ``SummaryWriter`` hands every scalar to a writer thread through a
@@ -10,27 +12,43 @@ a scalar costs ~15 us.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
-from streamrl.algorithms import Episode, StepInfo
 from streamrl.core.extras import MissingDependencyError, require
 
 # A scalar written this long after the last flush flushes the file (and syncs it to disk), so a
 # live TensorBoard sees a run at most this stale, give or take the time to the next scalar.
 FLUSH_SECONDS = 30
 
+# Where every scalar goes as well as to its event file, while a block of scalars_also_to runs
+# (streamrl train --track: Weights & Biases); each takes (tag, value, step).
+Sink = Callable[[str, float, int], None]
+_sinks: list[Sink] = []
 
-def tensorboardx() -> ModuleType:
-    """tensorboardX, or the one-line message that names the extra to install. Imported without
-    torch unless torch is loaded already: tensorboardX imports it only to accept torch tensors,
-    which streamrl never passes, and it would add seconds and ~190 MB to every fused run."""
-    what = "TensorBoard logging (or pass --no-tensorboard)"
+
+@contextlib.contextmanager
+def scalars_also_to(sink: Sink) -> Iterator[None]:
+    """Every scalar of the scalar logs made in the block goes to ``sink`` too."""
+    _sinks.append(sink)
+    try:
+        yield
+    finally:
+        _sinks.remove(sink)
+
+
+def tensorboardx(what: str = "TensorBoard logging (or pass --no-tensorboard)") -> ModuleType:
+    """tensorboardX, or the one-line message that names the extra to install (``what`` needs it).
+    Imported without torch unless torch is loaded already: tensorboardX imports it only to accept
+    torch tensors, which streamrl never passes, and it would add seconds and ~190 MB to every fused run."""
     if "torch" not in sys.modules:
         sys.modules["torch"] = None  # (makes "import torch" raise ImportError, which tensorboardX handles)
         try:
@@ -73,6 +91,7 @@ class ScalarLog:
         self.overshoots = 0
         self.flushed_at = time.monotonic()
         self.closed = False
+        self.sinks = tuple(_sinks)
 
     def add_scalar(self, tag: str, value: float, step: int) -> None:
         summary = self._Summary(value=[self._Summary.Value(tag=tag, simple_value=float(value))])
@@ -80,8 +99,10 @@ class ScalarLog:
         if time.monotonic() - self.flushed_at >= FLUSH_SECONDS:
             self.writer.flush()
             self.flushed_at = time.monotonic()
+        for sink in self.sinks:
+            sink(tag, float(value), int(step))
 
-    def step(self, step: int, info: StepInfo) -> None:
+    def step(self, step: int, info: Any) -> None:
         i = self.count
         self.deltas[i], self.step_sizes[i], self.bound_active[i] = info.delta, info.step_size, info.bound_active
         if info.change_ratio is not None:
@@ -108,7 +129,7 @@ class ScalarLog:
         self.change_ratios[:n] = np.nan
         self.count, self.overshoots = 0, 0
 
-    def episode(self, episode: Episode) -> None:
+    def episode(self, episode: Any) -> None:
         self.add_scalar("episode/return", episode.episode_return, episode.end_step)
         self.add_scalar("episode/length", episode.length, episode.end_step)
 

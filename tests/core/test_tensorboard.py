@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from streamrl.algorithms import Episode, StepInfo
-from streamrl.running.scalars import ScalarLog
+from streamrl.core.tensorboard import ScalarLog
 
 pytest.importorskip("tensorboardX")
 pytest.importorskip("tensorboard")
@@ -21,7 +21,7 @@ def read(log_dir, tag):
 
 def test_the_scalar_log_does_not_import_torch(tmp_path):
     pytest.importorskip("torch")  # (installed, so that not importing it means something)
-    code = ("import sys; from streamrl.running.scalars import ScalarLog; log = ScalarLog(sys.argv[1]); "
+    code = ("import sys; from streamrl.core.tensorboard import ScalarLog; log = ScalarLog(sys.argv[1]); "
             "log.add_scalar('x', 1.0, 1); log.close(); print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -58,7 +58,7 @@ def test_episodes_and_windows_read_back_and_a_resumed_log_drops_what_came_after_
 
 def test_episodes_alone_reach_the_disk_every_flush_interval(tmp_path, monkeypatch):
     """A run that logs only episodes (the Stable-Baselines3 baselines) is flushed by its scalars."""
-    from streamrl.running import scalars
+    from streamrl.core import tensorboard as scalars
 
     clock = [1000.0]
     monkeypatch.setattr(scalars.time, "monotonic", lambda: clock[0])
