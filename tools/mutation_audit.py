@@ -41,6 +41,7 @@ class Mutation:
 
 
 TARGETS = "tests/algorithms/test_td_targets.py"
+QRC_TESTS = "tests/algorithms/test_qrc.py"
 MUTATIONS = [
     Mutation("td-gamma-1", "src/streamrl/algorithms/td.py",
              "delta = c + agent.gamma * (1 - done) * v.evaluate(s_next)[0] - v_s",
@@ -94,6 +95,19 @@ MUTATIONS = [
     Mutation("actor-learns-from-minus-delta", "src/streamrl/algorithms/ac.py",
              "entropy_coef), delta,", "entropy_coef), -delta,",
              ("tests/algorithms/test_ac.py",), "Stream AC's actor steps against delta"),
+    Mutation("qrc-target-not-differentiated", "src/streamrl/steprules/qrc.py",
+             "zh_ * (gb_ * gnext[i] - gq[i])", "zh_ * (0.0 * gnext[i] - gq[i])",
+             (QRC_TESTS,), "QRC(lambda) without the gradient through the max target"),
+    Mutation("qrc-h-not-regularized", "src/streamrl/steprules/qrc.py",
+             "- h_ * gh[i] - beta_ * w[i]", "- h_ * gh[i] - 0.0 * w[i]",
+             (QRC_TESTS,), "QRC(lambda)'s secondary network without its beta regularization"),
+    Mutation("qrc-bootstraps-through-terminal", "src/streamrl/algorithms/qrc.py",
+             "bootstrap = terminated or truncated, self._bootstrap(terminated, truncated)",
+             "bootstrap = terminated or truncated, 1.0",
+             (QRC_TESTS,), "QRC(lambda) bootstraps through a termination"),
+    Mutation("qrc-keeps-traces-after-nongreedy", "src/streamrl/algorithms/qrc.py",
+             "reset = done or self.nongreedy", "reset = done",
+             (QRC_TESTS,), "QRC(lambda) keeps its traces after a non-greedy action"),
 ]
 
 

@@ -169,3 +169,42 @@ def test_over_1000_transitions_fused_intentional_td_stays_nearer_float64_than_to
     fused_error, torch32_error = (relative_error(a.v.parameters(), reference) for a in (fused, torch32))
     assert fused_error <= 5e-5 and fused_error < torch32_error, (fused_error, torch32_error)
 
+
+QRC_CASES = {"qrc-mlp": ("mujoco", MLP_OBS, TRANSITIONS), "qrc-minatar-cnn": ("minatar", MINATAR_OBS, 500)}
+
+
+@pytest.mark.parametrize("case", QRC_CASES)
+def test_qrc_gives_the_same_numbers_on_both_backends(case):
+    """QRC(lambda): its two networks (q, differentiated at S and at S', and h), its three traces
+    (z_h a number) and its TD errors, with traces cleared at episode ends and after non-greedy
+    actions; lr 1e-3 (ten times the default) so the weights move. 1,000 transitions on the MLP,
+    500 on the MinAtar network: there the float32 rounding (1e-6 by step 600) flips a near-tied
+    max_a q(S', a) near step 650 and the two runs then follow different targets, as any two
+    float32 summation orders eventually do."""
+    from streamrl.algorithms import QRC
+
+    domain, obs_space, transitions = QRC_CASES[case]
+    agents = [QRC(observation_space=obs_space, action_space=gym.spaces.Discrete(3), domain=domain, seed=0,
+                  backend=backend, lr=1e-3, **EPSILON) for backend in ("fused", "torch")]
+    fused, reference = agents
+    rng = np.random.default_rng(1)
+    obs = observation(obs_space, rng)
+    deltas, traces_compared = ([], []), 0
+    for t in range(transitions):
+        assert agents[0].act(obs) == agents[1].act(obs)
+        obs = observation(obs_space, rng)
+        reward, terminated, truncated = float(rng.normal()), bool(rng.random() < 0.03), bool(rng.random() < 0.01)
+        for sequence, agent in zip(deltas, agents):
+            sequence.append(agent.observe(reward, obs, terminated, truncated).delta)
+        if t % 50 == 49:
+            for name in ("q", "h"):
+                learner, other = fused.learners[name], reference.learners[name]
+                assert relative_error(learner.parameters(), other.parameters()) <= 1e-5, name
+                if any(z.any() for z in learner.traces()):
+                    assert relative_error(learner.traces(), other.traces()) <= 1e-5, name
+                    traces_compared += 1
+                else:
+                    assert not any(z.any() for z in other.traces()), name
+            assert fused.h.rule.z_h == pytest.approx(reference.h.rule.z_h, rel=1e-5, abs=1e-9)
+    assert set(fused.learners) == {"q", "h"} and traces_compared >= transitions // 50
+    assert relative_error([deltas[0]], [deltas[1]]) <= 1e-5

@@ -1,15 +1,16 @@
-"""The algorithms, one file each: stream-x's (Stream TD, Q, SARSA, AC) and Intentional TD, Q, AC."""
+"""The algorithms, one file each: stream-x's (Stream TD, Q, SARSA, AC), Intentional TD, Q, AC, and QRC(lambda)."""
 
 from streamrl.algorithms.ac import StreamAC
 from streamrl.algorithms.base import Episode, StepInfo, StreamAgent
 from streamrl.algorithms.intentional import IntentionalAC, IntentionalQ, IntentionalTD
 from streamrl.algorithms.q import StreamQ
+from streamrl.algorithms.qrc import QRC
 from streamrl.algorithms.sarsa import StreamSARSA
 from streamrl.algorithms.td import StreamTD
 
 # the names of 'streamrl train' and of agent files
 ALGORITHMS = {"q": StreamQ, "sarsa": StreamSARSA, "ac": StreamAC, "td": StreamTD,
-              "iq": IntentionalQ, "iac": IntentionalAC, "itd": IntentionalTD}
+              "iq": IntentionalQ, "iac": IntentionalAC, "itd": IntentionalTD, "qrc": QRC}
 
 __all__ = ["StreamAgent", "StreamQ", "StreamSARSA", "StreamAC", "StreamTD", "IntentionalQ", "IntentionalAC",
-           "IntentionalTD", "StepInfo", "Episode", "ALGORITHMS"]
+           "IntentionalTD", "QRC", "StepInfo", "Episode", "ALGORITHMS"]

@@ -38,7 +38,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 WORKLOADS = [("q", "CartPole-v1"), ("sarsa", "CartPole-v1"), ("ac", "CartPole-v1"),
-             ("q", "MinAtar/Breakout-v1"), ("iq", "MinAtar/Breakout-v1"), ("ac", "MinAtar/Breakout-v1"),
+             ("q", "MinAtar/Breakout-v1"), ("iq", "MinAtar/Breakout-v1"), ("qrc", "MinAtar/Breakout-v1"),
+             ("ac", "MinAtar/Breakout-v1"),
              ("ac", "HalfCheetah-v5"), ("iac", "HalfCheetah-v5"), ("td", "HalfCheetah-v5"),
              ("q", "BreakoutNoFrameskip-v4")]
 KINDS = ("env", "torch", "fused", "network")
