@@ -112,3 +112,14 @@ def rewrite_metadata(source, target, **changes) -> None:
     metadata.update(changes)
     metadata = {k: v for k, v in metadata.items() if v is not None}  # None: drop the entry
     save_file(tensors, str(target), metadata={"streamrl": json.dumps(metadata)})
+
+
+def benchmark_script(name: str):
+    """benchmarks/NAME.py loaded as a module (the lockstep harnesses are scripts, not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent.parent / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

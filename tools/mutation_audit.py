@@ -42,6 +42,7 @@ class Mutation:
 
 TARGETS = "tests/algorithms/test_td_targets.py"
 QRC_TESTS = "tests/algorithms/test_qrc.py"
+AVG_TESTS = "tests/algorithms/test_avg.py"
 MUTATIONS = [
     Mutation("td-gamma-1", "src/streamrl/algorithms/td.py",
              "delta = c + agent.gamma * (1 - done) * v.evaluate(s_next)[0] - v_s",
@@ -108,6 +109,15 @@ MUTATIONS = [
     Mutation("qrc-keeps-traces-after-nongreedy", "src/streamrl/algorithms/qrc.py",
              "reset = done or self.nongreedy", "reset = done",
              (QRC_TESTS,), "QRC(lambda) keeps its traces after a non-greedy action"),
+    Mutation("avg-log-variance-read-as-log-std", "src/streamrl/networks/pnorm.py",
+             "std = (0.5 * log_var).exp()", "std = log_var.exp()",
+             (AVG_TESTS,), "AVG's actor takes its log-variance head for a log standard deviation"),
+    Mutation("avg-without-penultimate-norm", "src/streamrl/networks/pnorm.py",
+             "features = self.norm(self.trunk(x))", "features = self.trunk(x)",
+             (AVG_TESTS,), "AVG's networks without penultimate normalization"),
+    Mutation("avg-bootstraps-through-terminal", "src/streamrl/algorithms/avg.py",
+             "bootstrap = self._bootstrap(terminated, truncated)", "bootstrap = 1.0",
+             (AVG_TESTS,), "AVG bootstraps through a termination"),
 ]
 
 

@@ -1,7 +1,8 @@
 """streamrl: streaming deep reinforcement learning: stream-x (Elsayed, Vasan & Mahmood 2024) and
-Intentional updates (Sharifnassab et al. 2026) and QRC(lambda) (Elelimy et al. 2025)."""
+Intentional updates (Sharifnassab et al. 2026), QRC(lambda) (Elelimy et al. 2025) and AVG (Vasan et al. 2024)."""
 
 from streamrl.algorithms import (
+                                 AVG,
                                  QRC,
                                  Episode,
                                  IntentionalAC,
@@ -19,4 +20,4 @@ from streamrl.envs import make_env
 from streamrl.running.evaluate import evaluate
 
 __all__ = ["StreamAgent", "StreamQ", "StreamSARSA", "StreamAC", "StreamTD", "IntentionalQ", "IntentionalAC",
-           "IntentionalTD", "QRC", "StepInfo", "Episode", "make_env", "evaluate", "__version__"]
+           "IntentionalTD", "QRC", "AVG", "StepInfo", "Episode", "make_env", "evaluate", "__version__"]

@@ -1,7 +1,6 @@
 """benchmarks/intentional_lockstep.py, which runs streamrl's Intentional agents in lockstep with
 the authors' release (not in this repository, nor fetched): its parts that need no release."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -9,14 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers import benchmark_script
+
 HARNESS = Path(__file__).parents[2] / "benchmarks" / "intentional_lockstep.py"
 
 
 def harness_module():
-    spec = importlib.util.spec_from_file_location("intentional_lockstep", HARNESS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("intentional_lockstep")
 
 
 def test_a_folder_without_the_release_is_refused(tmp_path):

@@ -1,22 +1,20 @@
 """benchmarks/qrc_lockstep.py, which runs streamrl's QRC(lambda) in lockstep with the authors'
 release (not in this repository, nor fetched): its parts that need no release."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from tests.helpers import benchmark_script
+
 HARNESS = Path(__file__).parents[2] / "benchmarks" / "qrc_lockstep.py"
 FEATURES = (2, 3, 4)  # channels, height, width of a toy convolution's output
 
 
 def harness_module():
-    spec = importlib.util.spec_from_file_location("qrc_lockstep", HARNESS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("qrc_lockstep")
 
 
 def test_a_folder_without_the_release_is_refused(tmp_path):

@@ -50,7 +50,7 @@ def test_the_defaults_listed_are_those_an_agent_made_without_options_has(algorit
     import gymnasium as gym
 
     agent_class = ALGORITHMS[algorithm]
-    space = gym.spaces.Discrete(2)
+    space = gym.spaces.Box(-1.0, 1.0, (2,)) if algorithm == "avg" else gym.spaces.Discrete(2)  # (AVG: continuous)
     agent = agent_class(observation_space=gym.spaces.Box(-1.0, 1.0, (3,)), action_space=space, seed=0)
     config = agent.config()
     listed = agent_class.all_option_defaults()

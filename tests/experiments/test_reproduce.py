@@ -77,9 +77,9 @@ def test_reproduce_at_the_full_budget_says_so(tmp_path):
 def test_the_comparison_one_part_at_a_time():
     """Each part at a budget of its own: the MuJoCo tasks at 1M steps (half the paper's 2M), the
     MinAtar games at 2M (0.4 of 5M)."""
-    algorithms = [*EVERY_ALGORITHM, "iq", "iac", "itd", "qrc"]
+    algorithms = [*EVERY_ALGORITHM, "iq", "iac", "itd", "qrc", "avg"]
     (part, mujoco), = preset_sweeps("comparison", 0.5, None, algorithms, parts=["mujoco"])[0]
-    assert part == "mujoco" and mujoco["algorithms"] == ["ac", "iac"] and mujoco["steps"] == 1_000_000
+    assert part == "mujoco" and mujoco["algorithms"] == ["ac", "iac", "avg"] and mujoco["steps"] == 1_000_000
     assert mujoco["envs"] == ["Hopper-v5", "Walker2d-v5", "HalfCheetah-v5", "Ant-v5"] and mujoco["seeds"] == 3
     (part, minatar), = preset_sweeps("comparison", 0.4, None, algorithms, parts=["minatar"])[0]
     assert part == "minatar" and minatar["algorithms"] == ["q", "iq", "qrc"] and minatar["steps"] == 2_000_000

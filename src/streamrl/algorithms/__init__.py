@@ -1,6 +1,8 @@
-"""The algorithms, one file each: stream-x's (Stream TD, Q, SARSA, AC), Intentional TD, Q, AC, and QRC(lambda)."""
+"""The algorithms, one file each: stream-x's (Stream TD, Q, SARSA, AC), Intentional TD, Q, AC, QRC(lambda)
+and AVG."""
 
 from streamrl.algorithms.ac import StreamAC
+from streamrl.algorithms.avg import AVG
 from streamrl.algorithms.base import Episode, StepInfo, StreamAgent
 from streamrl.algorithms.intentional import IntentionalAC, IntentionalQ, IntentionalTD
 from streamrl.algorithms.q import StreamQ
@@ -10,7 +12,8 @@ from streamrl.algorithms.td import StreamTD
 
 # the names of 'streamrl train' and of agent files
 ALGORITHMS = {"q": StreamQ, "sarsa": StreamSARSA, "ac": StreamAC, "td": StreamTD,
-              "iq": IntentionalQ, "iac": IntentionalAC, "itd": IntentionalTD, "qrc": QRC}
+              "iq": IntentionalQ, "iac": IntentionalAC, "itd": IntentionalTD, "qrc": QRC,
+              "avg": AVG}
 
 __all__ = ["StreamAgent", "StreamQ", "StreamSARSA", "StreamAC", "StreamTD", "IntentionalQ", "IntentionalAC",
-           "IntentionalTD", "QRC", "StepInfo", "Episode", "ALGORITHMS"]
+           "IntentionalTD", "QRC", "AVG", "StepInfo", "Episode", "ALGORITHMS"]

@@ -110,7 +110,9 @@ OPTION_HELP = {
               "(None: the env id's)",
     "gamma": "discount factor gamma",
     "lamda": "trace decay lambda (spelt lamda: lambda is a Python keyword)",
-    "step_rule": "how the weights move: obgd (stream-x), adaptive or intentional; its options are listed apart",
+    "step_rule": "how the weights move: obgd (stream-x), adaptive or intentional (qrc and adam are QRC's and "
+                 "AVG's own); its options are listed apart",
+    "alpha": "AVG's entropy coefficient alpha, weighing -log pi in the TD target and the actor's loss",
     "hidden": "hidden layer widths of the MLPs, e.g. [128,128] (None: the domain's)",
     "sparsity": "fraction of each unit's input weights that sparse initialization sets to zero",
     "track_overshoot": "check after each update whether it overshot (the TD error changed sign; one more "

@@ -469,9 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="streamrl", description="Streaming deep RL (stream-x).")
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train an agent and write a run folder",
-                           description="Train a stream-x agent; a bare 'streamrl train' is a short CartPole demo.")
+                           description="Train a streaming agent; a bare 'streamrl train' is a short CartPole demo.")
     train.add_argument("algorithm", nargs="?", choices=_train_algorithms(), metavar="ALGO",
-                       help="q, sarsa, ac or td (stream-x; default q), iq, iac or itd (Intentional updates); "
+                       help="q, sarsa, ac or td (stream-x; default q), iq, iac or itd (Intentional updates), qrc "
+                       "(QRC(lambda)), avg (AVG: continuous actions, torch backend); "
                        "Stable-Baselines3 baselines (the 'sb3' extra): "
                        "ppo, sac, dqn and their batch-size-1 versions ppo1, sac1, dqn1")
     train.add_argument("env", nargs="?", help="Gymnasium id (default CartPole-v1)")

@@ -65,6 +65,27 @@ def _update_and_normalize(x, mean, p, var, count, eps, out, channels):
 
 
 @njit(cache=True, error_model="numpy")
+def _pooled_update(x, mean, var, count):
+    """Gymnasium's RunningMeanStd update with one sample (Chan et al.'s parallel formula, batch of
+    one: its variance 0), operation by operation as NumPy evaluates it; ``count`` is before ``x``."""
+    total = count + 1.0
+    for i in range(len(x)):
+        delta = x[i] - mean[i]
+        mean[i] = mean[i] + delta * 1.0 / total
+        var[i] = (var[i] * count + 0.0 + delta * delta * count * 1.0 / total) / total
+
+
+@njit(cache=True, error_model="numpy")
+def _pooled_update_and_normalize(x, mean, var, count, eps, out, channels):
+    """As _update_and_normalize, with Gymnasium's statistics."""
+    if not _all_finite(x):
+        return False
+    _pooled_update(x, mean, var, count)
+    _normalize_into(x, mean, var, eps, out, channels)
+    return True
+
+
+@njit(cache=True, error_model="numpy")
 def _all_finite(x):
     for i in range(len(x)):
         if not np.isfinite(x[i]):
@@ -148,6 +169,45 @@ class RunningMeanStd:
         self._flat()
 
 
+class PooledRunningMeanStd:
+    """Gymnasium's running statistics (its NormalizeObservation's, which the AVG release uses): the
+    mean starts at 0 and the variance at 1 as if seen in ``prior_count`` = 1e-4 samples, and each
+    sample is pooled in; the variance is the population one. Same interface as RunningMeanStd.
+    (Gymnasium 1.x starts from float32 arrays, so its first update rounds the prior's var * count to
+    float32: its variance differs from this one by ~1e-12 from then on.)"""
+
+    def __init__(self, shape: tuple[int, ...] = (), prior_count: float = 1e-4) -> None:
+        self.mean = np.zeros(shape, dtype=np.float64)
+        self.var = np.ones(shape, dtype=np.float64)
+        self.count = float(prior_count)
+        self._flat()
+
+    def _flat(self) -> None:
+        self._mean, self._var = self.mean.reshape(-1), self.var.reshape(-1)
+
+    def update(self, x: np.ndarray | float) -> None:
+        self._take_in(_pooled_update, _numeric(x))
+
+    def _take_in(self, kernel: Callable, x: np.ndarray, *more: object) -> bool:
+        if x.shape != self.mean.shape:
+            raise ValueError(f"sample has shape {x.shape}, these statistics have {self.mean.shape}")
+        if kernel(x.reshape(-1), self._mean, self._var, self.count, *more) is False:
+            return False
+        self.count = self.count + 1.0  # (as Gymnasium counts: the total the kernel divided by)
+        return True
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"mean": self.mean.copy(), "var": self.var.copy(), "count": np.array(self.count)}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        arrays = {key: np.array(state[key], dtype=np.float64) for key in ("mean", "var")}
+        for key, value in arrays.items():  # (the compiled loops check no bounds)
+            if value.shape != self.mean.shape:
+                raise ValueError(f"saved statistics '{key}' have shape {value.shape}, these have {self.mean.shape}")
+        self.mean, self.var, self.count = arrays["mean"], arrays["var"], float(state["count"])
+        self._flat()
+
+
 class ScalarRunningMeanStd:
     """RunningMeanStd of one number (the reward scaler's), the same formula in Python floats:
     every read and write of a NumPy scalar costs more than the arithmetic. Saved as
@@ -178,12 +238,14 @@ class ScalarRunningMeanStd:
 
 
 class ObservationNormalizer:
-    """``(x - mu) / sqrt(var + eps)`` with statistics that already include ``x``."""
+    """``(x - mu) / sqrt(var + eps)`` with statistics that already include ``x``: Welford's
+    (stream-x's), or with ``pooled`` Gymnasium's (:class:`PooledRunningMeanStd`)."""
 
-    def __init__(self, shape: tuple[int, ...], eps: float = 1e-8) -> None:
+    def __init__(self, shape: tuple[int, ...], eps: float = 1e-8, pooled: bool = False) -> None:
         if not eps > 0:  # (the compiled loops divide by sqrt(var + eps), var >= 0, and check nothing)
             raise ValueError(f"eps must be positive, got {eps}")
-        self.stats = RunningMeanStd(shape)
+        self.stats = PooledRunningMeanStd(shape) if pooled else RunningMeanStd(shape)
+        self._update_and_normalize = _pooled_update_and_normalize if pooled else _update_and_normalize
         self.eps = eps
 
     def __call__(self, obs: np.ndarray, update: bool = True, out: np.ndarray | None = None) -> np.ndarray:
@@ -211,7 +273,7 @@ class ObservationNormalizer:
             raise ValueError(f"out is {out.dtype} of shape {out.shape}; it must be float32 or float64, flat, with the "
                              f"observation's {x.size} values")
         if update:
-            if not self.stats._take_in(_update_and_normalize, x, self.eps, out, channels):
+            if not self.stats._take_in(self._update_and_normalize, x, self.eps, out, channels):
                 raise NonFiniteObservation(x)
         else:
             _normalize_into(x.reshape(-1), self.stats._mean, self.stats._var, self.eps, out, channels)
@@ -240,6 +302,46 @@ class RewardScaler:
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         self.stats.load_state_dict(state)
         self.trace = float(state["trace"])
+
+
+class TDErrorScaler:
+    """Return-based scaling of the TD error (Schaul, Ostrovski, Kemaev & Borsa 2021), as AVG uses it
+    (Vasan et al. 2024): ``sigma = sqrt(max(Var(r) + Var(gamma_t) E[G^2], 1e-4))``, the population
+    statistics of every step's reward ``r`` and discount ``gamma_t`` (0 at a termination) and of the
+    squared return ``G^2`` of each terminated episode. Until an episode has terminated, a variance of
+    at most 0.01 gives sigma = 1 (no scaling yet). The agent gives each step's numbers before it
+    learns from the step; ``G`` is the undiscounted sum of the rewards since the last termination."""
+
+    def __init__(self) -> None:
+        self.rewards, self.discounts, self.squared_returns = (ScalarRunningMeanStd() for _ in range(3))
+
+    def update(self, reward: float, gamma_t: float, episode_return: float | None) -> None:
+        """One step's reward and discount, and the return if the episode terminated there."""
+        if episode_return is not None:
+            self.squared_returns.update(episode_return**2)
+        self.rewards.update(reward)
+        self.discounts.update(gamma_t)
+
+    @staticmethod
+    def _variance(stats: ScalarRunningMeanStd) -> float:
+        return stats.p / stats.count if stats.count else 0.0  # (population variance)
+
+    @property
+    def sigma(self) -> float:
+        mean_squared_return = self.squared_returns.mean if self.squared_returns.count else 0.0
+        variance = max(self._variance(self.rewards) + self._variance(self.discounts) * mean_squared_return, 1e-4)
+        if variance <= 0.01 and self.squared_returns.count == 0:
+            return 1.0
+        return math.sqrt(variance)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {f"{name}.{k}": v for name in ("rewards", "discounts", "squared_returns")
+                for k, v in getattr(self, name).state_dict().items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        for name in ("rewards", "discounts", "squared_returns"):
+            getattr(self, name).load_state_dict({k[len(name) + 1:]: v for k, v in state.items()
+                                                 if k.startswith(name + ".")})
 
 
 class TimeFeature:

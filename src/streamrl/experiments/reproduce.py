@@ -51,10 +51,10 @@ PRESETS = {
     "atari": Preset("Stream Q(lambda) vs classic Q vs DQN1/DQN on Breakout and Enduro", 3, (
         Part("stream", ("q",), tuple(ATARI), "atari", classic=True),
         Part("batch", ("dqn1", "dqn"), tuple(ATARI), "atari", baselines=True))),
-    "comparison": Preset("the streaming methods side by side: Intentional AC(lambda) vs Stream AC(lambda) on four "
-                         "MuJoCo tasks; Intentional Q(lambda) and QRC(lambda) vs Stream Q(lambda) on the five MinAtar "
-                         "games", 3, (
-                             Part("mujoco", ("ac", "iac"), ("Hopper-v5", "Walker2d-v5", "HalfCheetah-v5", "Ant-v5"),
+    "comparison": Preset("the streaming methods side by side: Intentional AC(lambda) and AVG vs Stream AC(lambda) "
+                         "on four MuJoCo tasks; Intentional Q(lambda) and QRC(lambda) vs Stream Q(lambda) on the five "
+                         "MinAtar games", 3, (
+                             Part("mujoco", ("ac", "iac", "avg"), ("Hopper-v5", "Walker2d-v5", "HalfCheetah-v5", "Ant-v5"),
                                   "mujoco"),
                              Part("minatar", ("q", "iq", "qrc"), tuple(MINATAR), "minatar"))),
 }

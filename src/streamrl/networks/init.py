@@ -47,3 +47,14 @@ def default_uniform(shape: tuple[int, ...], rng: np.random.Generator) -> tuple[n
     weight = rng.uniform(-bound, bound, size=shape).astype(np.float32)
     bias = rng.uniform(-bound, bound, size=fan_out).astype(np.float32)
     return weight, bias
+
+
+def orthogonal(shape: tuple[int, int], rng: np.random.Generator, gain: float = 1.0) -> np.ndarray:
+    """A (semi-)orthogonal weight matrix as ``torch.nn.init.orthogonal_`` makes one (Saxe et al. 2014):
+    the Q of the QR decomposition of a standard normal matrix (transposed when it is wide), its
+    columns' signs set by R's diagonal so the draw is uniform; drawn from a NumPy generator."""
+    rows, cols = shape
+    normal = rng.standard_normal((rows, cols) if rows >= cols else (cols, rows))
+    q, r = np.linalg.qr(normal)
+    q *= np.sign(np.diag(r))
+    return (gain * (q if rows >= cols else q.T)).astype(np.float32)

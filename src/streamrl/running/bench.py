@@ -8,7 +8,8 @@ actions, drawn before timing), the agent on the torch backend, the agent on the 
 and the fused networks alone (each step's forward, evaluate and update calls, all on one state,
 with no environment and no agent code in between: an optimistic bound on the fused agent's
 speed, as the calls run with warm caches and a one-hot output gradient, and no trace is ever
-cleared). They take turns, one repeat each in a rotating order, so a slow moment of the machine
+cleared); an agent the fused kernels cannot run (AVG) gets the first two only, and "-" in the
+fused columns. They take turns, one repeat each in a rotating order, so a slow moment of the machine
 lands on all of them rather than on one. Each repeat of an agent builds a fresh one (seed =
 repeat), warms up for 100 steps, then times ``steps`` steps of act -> env.step -> observe. The
 table gives medians over the repeats, the ratios fused/torch and fused/env-only as medians of
@@ -41,8 +42,16 @@ WORKLOADS = [("q", "CartPole-v1"), ("sarsa", "CartPole-v1"), ("ac", "CartPole-v1
              ("q", "MinAtar/Breakout-v1"), ("iq", "MinAtar/Breakout-v1"), ("qrc", "MinAtar/Breakout-v1"),
              ("ac", "MinAtar/Breakout-v1"),
              ("ac", "HalfCheetah-v5"), ("iac", "HalfCheetah-v5"), ("td", "HalfCheetah-v5"),
-             ("q", "BreakoutNoFrameskip-v4")]
+             ("q", "BreakoutNoFrameskip-v4"), ("avg", "HalfCheetah-v5")]
 KINDS = ("env", "torch", "fused", "network")
+# Agents the fused kernels cannot run (AVG: its actor learns through the critic's action gradient):
+# their rows measure the env alone and the torch backend, and leave the fused columns empty.
+TORCH_ONLY = ("avg",)
+
+
+def kinds_of(algorithm: str) -> tuple[str, ...]:
+    """The workers measured for ``algorithm``."""
+    return ("env", "torch") if algorithm in TORCH_ONLY else KINDS
 
 
 def env_only_run(env_id: str, steps: int, seed: int) -> tuple[float, np.ndarray]:
@@ -224,17 +233,19 @@ def measure(algorithm: str, env_id: str, steps: int, repeats: int,
             on_repeat: Callable[[str, int, bool], None] | None = None) -> dict[str, dict]:
     """Per kind: the steps/s of every repeat, the latencies, and the worker's peak memory.
     ``on_repeat(kind, repeat, finished)`` is told when each repeat starts and ends."""
-    if on_repeat is not None:
-        on_repeat("compile", 0, False)
-    parent, compiling = _start_child(_compile, algorithm, env_id)
-    compile_error = _answer(parent, compiling)
-    compiling.join()
-    workers = {kind: _start_child(_worker, kind, algorithm, env_id, steps) for kind in KINDS}
-    results = {kind: {"rates": [], "latencies": [], "peak_mb": 0.0} for kind in KINDS}
+    kinds, compile_error = kinds_of(algorithm), None
+    if "fused" in kinds:
+        if on_repeat is not None:
+            on_repeat("compile", 0, False)
+        parent, compiling = _start_child(_compile, algorithm, env_id)
+        compile_error = _answer(parent, compiling)
+        compiling.join()
+    workers = {kind: _start_child(_worker, kind, algorithm, env_id, steps) for kind in kinds}
+    results = {kind: {"rates": [], "latencies": [], "peak_mb": 0.0} for kind in kinds}
     try:
         for repeat in range(repeats):
-            for i in range(len(KINDS)):
-                kind = KINDS[(repeat + i) % len(KINDS)]  # rotate who goes first
+            for i in range(len(kinds)):
+                kind = kinds[(repeat + i) % len(kinds)]  # rotate who goes first
                 parent, _ = workers[kind]
                 if on_repeat is not None:
                     on_repeat(kind, repeat, False)
@@ -308,7 +319,7 @@ def run(args: argparse.Namespace) -> None:
     # a live bar below the table
     with busy(args.busy), transient_bar(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(),
                                         TextColumn("{task.description}"), TimeElapsedColumn()) as progress:
-        task = progress.add_task("", total=len(workloads) * args.repeats * len(KINDS))
+        task = progress.add_task("", total=args.repeats * sum(len(kinds_of(a)) for a, _ in workloads))
         for algorithm, env_id in workloads:
             def on_repeat(kind: str, repeat: int, finished: bool) -> None:
                 if kind == "compile":
@@ -323,6 +334,10 @@ def run(args: argparse.Namespace) -> None:
 
 def _print_row(algorithm: str, env_id: str, r: dict[str, dict]) -> None:
     rates = {kind: statistics.median(r[kind]["rates"]) for kind in r}
+    if "fused" not in r:  # (a torch-only agent)
+        print(f"{algorithm:<6} {env_id:<22} {rates['env']:>9,.0f} {rates['torch']:>7,.0f} {'-':>7} {'-':>8} "
+              f"{'-':>11} {'-':>9} {'-':>7} {'-':>7} {r['torch']['peak_mb']:>8.0f} {'-':>8}", flush=True)
+        return
     over_torch = statistics.median(f / t for f, t in zip(r["fused"]["rates"], r["torch"]["rates"]))
     over_env = statistics.median(f / e for f, e in zip(r["fused"]["rates"], r["env"]["rates"]))
     latencies = np.concatenate(r["fused"]["latencies"]) * 1e6

@@ -8,12 +8,13 @@ register it in ``STEP_RULES`` below; the agents, the command line (``--set step_
 saving pick it up from there.
 """
 
+from streamrl.steprules.adam import Adam
 from streamrl.steprules.base import ROLES, PerRole, StepRule, UpdateInfo
 from streamrl.steprules.intentional import Intentional
 from streamrl.steprules.obgd import AdaptiveObGD, ObGD, obgd_step_size
 from streamrl.steprules.qrc import QRC
 
-STEP_RULES: dict[str, type[StepRule]] = {rule.name: rule for rule in (ObGD, AdaptiveObGD, Intentional, QRC)}
+STEP_RULES: dict[str, type[StepRule]] = {rule.name: rule for rule in (ObGD, AdaptiveObGD, Intentional, QRC, Adam)}
 
 
 def step_rule_class(name: str) -> type[StepRule]:
