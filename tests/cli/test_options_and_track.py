@@ -28,7 +28,7 @@ def listed(stdout: str) -> dict[str, tuple[str, str]]:
 
 @pytest.mark.parametrize("algorithm", list(ALGORITHMS))
 def test_options_lists_every_option_with_its_default_and_meaning(algorithm):
-    from streamrl.algorithms.base import NOT_SETTABLE
+    from streamrl.algorithms.options import NOT_SETTABLE
 
     agent = ALGORITHMS[algorithm]
     result = run("options", algorithm)
@@ -77,7 +77,7 @@ def test_options_of_the_rule_chosen_and_an_algorithm_s_own_defaults():
 def test_every_option_is_described_in_one_place():
     """An option's meaning is in one table: the agents' OPTION_HELP, the techniques' switches or
     its step rule's OPTION_HELP; none is missing, none is stale."""
-    from streamrl.algorithms.base import OPTION_HELP
+    from streamrl.algorithms.options import OPTION_HELP
 
     places = [set(OPTION_HELP), set(TECHNIQUES), *({*rule.OPTION_HELP} for rule in STEP_RULES.values())]
     rule_tables = places[2:]
@@ -90,7 +90,7 @@ def test_every_option_is_described_in_one_place():
                 continue  # (a rule of another algorithm's own)
             for option in agent.options(rule):
                 assert option.meaning, (f"{agent.__name__}'s option {option.name!r} (step rule {rule}) has no "
-                                        "description: add it to the rule's OPTION_HELP (or algorithms.base.OPTION_HELP)")
+                                        "description: add it to the rule's OPTION_HELP (or algorithms.options.OPTION_HELP)")
                 used.add(option.name.removesuffix("_policy"))
     assert set(OPTION_HELP) | set(TECHNIQUES) | set().union(*rule_tables) <= used
 
