@@ -343,6 +343,20 @@ class StreamAgent(AgentOptions, ABC):
         streamrl.evaluate run on one)."""
         return copy.deepcopy(self, {id(thing): None for thing in self._not_copied()})  # (memo: those become None)
 
+    def _network_calls(self) -> Callable[[np.ndarray], None]:
+        """One step's calls on the networks at a given state, with delta = 0 (the same passes over
+        the weights as a step's): what ``streamrl bench`` times alone, without the env or the agent.
+        Per learner: forward, evaluate where it bootstraps (all but an actor), update."""
+        calls = [(learner, name != "actor", np.eye(learner.n_outputs)[0]) for name, learner in self.learners.items()]
+
+        def one_step(state: np.ndarray) -> None:
+            for learner, bootstraps, grad_out in calls:
+                learner.forward(state)
+                if bootstraps:
+                    learner.evaluate(state)
+                learner.update(grad_out, 0.0, False)
+        return one_step
+
     def _not_copied(self) -> tuple[Any, ...]:
         """What :meth:`_twin` leaves out (it may hold what cannot be copied: a socket, a lock)."""
         return (self.env,)

@@ -11,7 +11,7 @@ authors' convention, ``bootstrap_truncated=True``).
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
@@ -40,6 +40,17 @@ class QRC(EpsilonGreedyAgent):
         self.h = self._make_learner(n_actions, network=network.get("h"), rule=QRCSecondary,
                                     rule_options={"lr": options["lr"] * options["h_lr_scale"], "beta": options["beta"]})
         self._unit_vectors = np.eye(n_actions)  # one_hot's rows
+
+    def _network_calls(self) -> Callable[[np.ndarray], None]:
+        q, h, first = self.q, self.h, self.one_hot(0)
+
+        def one_step(state: np.ndarray) -> None:  # (QRC's passes: q at S and S', h at S, two updates)
+            q.forward(state)
+            h.forward(state)
+            q.forward(state, slot=1)
+            q.rule.update_qrc(first, first, 0.0, 0.0, 0.0, self.gamma, False)
+            h.rule.update_secondary(first, 0.0, 0.0, False)
+        return one_step
 
     def act(self, obs: Any) -> Any:
         s = self._begin(obs)

@@ -95,9 +95,9 @@ def agent_run(algorithm: str, env_id: str, steps: int, seed: int, backend: str) 
 
 
 def network_only_run(algorithm: str, env_id: str, steps: int, seed: int) -> tuple[float, np.ndarray]:
-    """Steps per second of the fused networks' own calls: per step, each learner's forward and
-    update, and an evaluate for those that bootstrap (all but an actor), all on one state from a
-    short warm-up (delta = 0: the same passes over the weights, which stay put)."""
+    """Steps per second of the fused networks' own calls (the agent's ``_network_calls``: each
+    learner's forward and update, and an evaluate for those that bootstrap), all on one state from
+    a short warm-up, with delta = 0: the same passes over the weights as a step's."""
     from streamrl.algorithms import ALGORITHMS
     from streamrl.envs import make_env
 
@@ -105,15 +105,10 @@ def network_only_run(algorithm: str, env_id: str, steps: int, seed: int) -> tupl
     agent.learn(100)
     while agent._state is None:  # the warm-up ended an episode: take one step into the next
         agent.learn(1)
-    state = agent._state
-    calls = [(learner, name != "actor", np.eye(learner.n_outputs)[0]) for name, learner in agent.learners.items()]
+    state, one_step = agent._state, agent._network_calls()
     start = time.perf_counter()
     for _ in range(steps):
-        for learner, bootstraps, grad_out in calls:
-            learner.forward(state)
-            if bootstraps:
-                learner.evaluate(state)
-            learner.update(grad_out, 0.0, False)
+        one_step(state)
     return steps / (time.perf_counter() - start), np.zeros(0)
 
 
