@@ -42,7 +42,7 @@ from types import SimpleNamespace
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lockstep_record import Record  # noqa: E402
+from lockstep_record import Record, refuse  # noqa: E402
 
 TRUNK = ("phi.0.weight", "phi.0.bias", "phi.2.weight", "phi.2.bias")
 ACTOR_NAMES = (*TRUNK, "mu.weight", "mu.bias", "log_std.weight", "log_std.bias")
@@ -147,20 +147,16 @@ def main() -> None:
     release = os.path.abspath(args.release)
     if not all(os.path.isfile(os.path.join(release, *path)) for path in (("avg.py",),
                                                                         ("incremental_rl", "td_error_scaler.py"))):
-        print(f"{release} lacks avg.py and incremental_rl/td_error_scaler.py: give the folder of the authors' code",
-              file=sys.stderr)
-        sys.exit(2)
+        refuse(f"{release} lacks avg.py and incremental_rl/td_error_scaler.py: give the folder of the authors' code")
     if args.steps <= 0 or args.check_every <= 0:
-        print("--steps and --check-every must be positive", file=sys.stderr)
-        sys.exit(2)
+        refuse("--steps and --check-every must be positive")
     sys.path.insert(0, release)
     warnings.simplefilter("ignore")
     try:
         import avg  # noqa: F401  (their agent, from the folder given)
     except ImportError as error:
-        print(f"their avg.py cannot be imported ({error}): it needs torch, Gymnasium with MuJoCo, OpenCV and "
-              "Matplotlib", file=sys.stderr)
-        sys.exit(2)
+        refuse(f"their avg.py cannot be imported ({error}): it needs torch, Gymnasium with MuJoCo, OpenCV and "
+              "Matplotlib")
     sys.exit(0 if run(args.env, args.steps, args.seed, args.check_every) else 1)
 
 

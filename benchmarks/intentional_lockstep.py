@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lockstep_record import Record  # noqa: E402
+from lockstep_record import Record, refuse  # noqa: E402
 
 ENVS = {"ac": "Walker2d-v4", "q": "MinAtar/Breakout-v1"}
 
@@ -196,9 +196,9 @@ def main() -> None:
     missing = [f for f in ("optimizer.py", "intentional_ac.py", "intentional_q_minatar.py", "normalization_wrappers.py",
                            "sparse_init.py") if not os.path.isfile(os.path.join(release, f))]
     if missing:
-        sys.exit(f"{release} lacks {', '.join(missing)}: give the folder of the authors' code")
+        refuse(f"{release} lacks {', '.join(missing)}: give the folder of the authors' code")
     if args.steps <= 0:
-        sys.exit("--steps must be positive")
+        refuse("--steps must be positive")
     sys.path.insert(0, release)
     warnings.simplefilter("ignore")
     import torch

@@ -6,9 +6,19 @@ PARTING (float32 rounding of the same arithmetic is ~1e-6).
 
 from __future__ import annotations
 
+import sys
+from typing import NoReturn
+
 import numpy as np
 
 PARTING = 1e-4
+
+
+
+def refuse(message: str) -> NoReturn:
+    """What the harness cannot run with, in one line on stderr; exit status 2 (1 says the runs parted)."""
+    print(message, file=sys.stderr)
+    sys.exit(2)
 
 
 def relative(a: np.ndarray | float, b: np.ndarray | float) -> float:

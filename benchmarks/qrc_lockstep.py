@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lockstep_record import Record  # noqa: E402
+from lockstep_record import Record, refuse  # noqa: E402
 
 ENV_ID = "MinAtar/Breakout-v1"
 LAYERS = ("Conv_0", "Dense_0", "Dense_1")
@@ -138,9 +138,9 @@ def main() -> None:
     args = parser.parse_args()
     release = os.path.abspath(args.release)
     if not os.path.isfile(os.path.join(release, "gtd_algos", "src", "algorithms", "qrc.py")):
-        sys.exit(f"{release} lacks gtd_algos/src/algorithms/qrc.py: give the folder of the authors' code")
+        refuse(f"{release} lacks gtd_algos/src/algorithms/qrc.py: give the folder of the authors' code")
     if args.steps <= 0 or args.check_every <= 0:
-        sys.exit("--steps and --check-every must be positive")
+        refuse("--steps and --check-every must be positive")
     sys.path.insert(0, release)
     warnings.simplefilter("ignore")
     try:
@@ -148,7 +148,7 @@ def main() -> None:
         import jax  # noqa: F401
         import optax  # noqa: F401
     except ImportError as error:
-        sys.exit(f"their code needs JAX ({error}): install jax==0.4.33 flax==0.9.0 optax==0.2.3 (e.g. with "
+        refuse(f"their code needs JAX ({error}): install jax==0.4.33 flax==0.9.0 optax==0.2.3 (e.g. with "
                  "pip install --target DIR, DIR on PYTHONPATH)")
     from streamrl.envs.make import _register
 

@@ -19,7 +19,7 @@ def harness_module():
 
 def test_a_folder_without_the_release_is_refused(tmp_path):
     result = subprocess.run([sys.executable, str(HARNESS), str(tmp_path)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1 and "lacks gtd_algos/src/algorithms/qrc.py" in result.stderr
+    assert result.returncode == 2 and "lacks gtd_algos/src/algorithms/qrc.py" in result.stderr
     assert "give the folder of the authors' code" in result.stderr
 
 
