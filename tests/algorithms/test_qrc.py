@@ -113,3 +113,11 @@ def test_the_qrc_rules_are_refused_by_other_agents():
 
     with pytest.raises(ValueError, match="step rule 'qrc' is QRC's own"):
         StreamQ(observation_space=gym.spaces.Box(-1, 1, (3,)), action_space=gym.spaces.Discrete(2), step_rule="qrc")
+
+
+@pytest.mark.parametrize("option, value, says", [("lr", 0.0, "lr must be positive"),
+                                                 ("h_lr_scale", -0.1, "h_lr_scale must be 0 or more"),
+                                                 ("beta", -1.0, "beta must be 0 or more")])
+def test_step_sizes_and_beta_of_the_wrong_sign_are_refused(option, value, says):
+    with pytest.raises(ValueError, match=says):
+        QRC(observation_space=gym.spaces.Box(-1, 1, (3,)), action_space=gym.spaces.Discrete(2), **{option: value})

@@ -346,7 +346,8 @@ class StreamAgent(AgentOptions, ABC):
     def _network_calls(self) -> Callable[[np.ndarray], None]:
         """One step's calls on the networks at a given state, with delta = 0 (the same passes over
         the weights as a step's): what ``streamrl bench`` times alone, without the env or the agent.
-        Per learner: forward, evaluate where it bootstraps (all but an actor), update."""
+        Per learner: forward, evaluate where it bootstraps (all but an actor), update. The calls
+        change the agent's traces (and QRC's h, by its beta term): for a throwaway agent only."""
         calls = [(learner, name != "actor", np.eye(learner.n_outputs)[0]) for name, learner in self.learners.items()]
 
         def one_step(state: np.ndarray) -> None:

@@ -65,6 +65,9 @@ class QRC(StepRule):
         super().__init__(parameters, gamma, lamda)
         if not lr > 0:
             raise ValueError(f"lr must be positive, got {lr}")
+        for option, value in (("h_lr_scale", h_lr_scale), ("beta", beta)):
+            if not value >= 0:
+                raise ValueError(f"{option} must be 0 or more, got {value}")
         self.lr, self.h_lr_scale, self.beta = lr, h_lr_scale, beta
         n, dtype = self.n_parameters, self.dtype
         self.z, self.gq, self.gnext, self.direction = (np.zeros(n, dtype=dtype) for _ in range(4))
