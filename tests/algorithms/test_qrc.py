@@ -121,3 +121,18 @@ def test_the_qrc_rules_are_refused_by_other_agents():
 def test_step_sizes_and_beta_of_the_wrong_sign_are_refused(option, value, says):
     with pytest.raises(ValueError, match=says):
         QRC(observation_space=gym.spaces.Box(-1, 1, (3,)), action_space=gym.spaces.Discrete(2), **{option: value})
+
+
+@pytest.mark.parametrize("algorithm", ["qrc", "avg"])
+def test_an_algorithm_with_a_rule_of_its_own_refuses_another(algorithm):
+    """QRC(lambda)'s updates are its rule's (update_qrc), AVG's are Adam's: another rule is one line,
+    at construction, not a failure at the first update; `streamrl options` offers no other."""
+    from streamrl.algorithms import ALGORITHMS
+    from tests.helpers import streamrl as run
+
+    cls = ALGORITHMS[algorithm]
+    space = gym.spaces.Box(-1.0, 1.0, (1,)) if algorithm == "avg" else gym.spaces.Discrete(2)
+    with pytest.raises(ValueError, match=f"{cls.__name__} learns with the step rule {cls.step_rules[0]} only, not 'obgd'"):
+        cls(observation_space=gym.spaces.Box(-1, 1, (3,)), action_space=space, step_rule="obgd")
+    listed = run("options", algorithm)
+    assert listed.returncode == 0 and f"step rule {cls.step_rules[0]}'s options\n" in listed.stdout

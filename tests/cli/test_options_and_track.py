@@ -86,8 +86,9 @@ def test_every_option_is_described_in_one_place():
     used = set()
     for agent in ALGORITHMS.values():
         for rule, rule_class in STEP_RULES.items():
-            if rule_class.for_algorithms is not None and agent.algorithm not in rule_class.for_algorithms:
-                continue  # (a rule of another algorithm's own)
+            if (rule_class.for_algorithms is not None and agent.algorithm not in rule_class.for_algorithms
+                    or agent.step_rules is not None and rule not in agent.step_rules):
+                continue  # (a rule of another algorithm's own, or one this algorithm does not take)
             for option in agent.options(rule):
                 assert option.meaning, (f"{agent.__name__}'s option {option.name!r} (step rule {rule}) has no "
                                         "description: add it to the rule's OPTION_HELP (or algorithms.options.OPTION_HELP)")

@@ -85,7 +85,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         raise ValueError(f"{path} is not a readable agent file ({e}); it may be truncated or corrupted") from None
     try:
         metadata = json.loads(raw) if raw else {}
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # (not JSON, or too deep or too long a number to read)
         metadata = {}
     if isinstance(metadata, dict) and metadata.get("format") == "streamrl-agent-1":
         metadata = {**metadata, "format": FORMAT, "format_version": 1}  # written before the version had a field
@@ -96,7 +96,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         raise ValueError(f"{path} has an unknown agent file format version {version!r}; it was not written by "
                          "streamrl, or it is damaged")
     if version > FORMAT_VERSION:
-        written_by = metadata.get("streamrl_version", "a newer streamrl")
+        written_by = _short(metadata.get("streamrl_version", "a newer streamrl"))
         raise ValueError(f"{path} is agent file format {version} (written by streamrl {written_by}), newer than "
                          f"this streamrl {__version__} reads (format {FORMAT_VERSION}); upgrade streamrl "
                          "(pip install -U streamrl)")
@@ -116,8 +116,9 @@ def _check_entries(path: str | os.PathLike, metadata: dict[str, Any]) -> None:
     for name in TABLES:
         try:
             table = json.loads(metadata[name])
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}: its metadata's {name!r} is not JSON ({e}); {EDITED}") from None
+        except (ValueError, RecursionError) as e:  # (JSONDecodeError is a ValueError; so is a 5,000-digit number)
+            raise ValueError(f"{path}: its metadata's {name!r} is not JSON we read ({_short(str(e))}); {EDITED}") \
+                from None
         if not isinstance(table, dict):
             raise ValueError(f"{path}: its metadata's {name!r} is {_short(table)}, not a table; {EDITED}")
     if metadata["custom_network"] not in ("True", "False"):
@@ -246,10 +247,13 @@ def load_agent(path: str | os.PathLike, classes: dict[str, type[StreamAgent]], e
     if env is not None:
         check_env_fits(env, str(path), metadata["env_id"], **spaces)
         spaces = {}
+    hidden, n_saved = config.get("hidden"), sum(int(t.size) for t in tensors.values())
+    if isinstance(hidden, (list, tuple)) and sum(h for h in hidden if isinstance(h, int)) > n_saved:  # (before allocating)
+        _refuse(path, f"its hidden widths {_short(list(hidden))} do not fit the {n_saved:,} numbers it holds")
     try:
         agent = agent_cls(env, network=network, **spaces, **config)
-    except (ValueError, TypeError) as e:  # values of the right types that the agent refuses
-        raise ValueError(f"{path}: its agent cannot be rebuilt from the saved config: {e}") from None
+    except (ValueError, TypeError, OverflowError, MemoryError) as e:  # values of the right types that cannot be
+        raise ValueError(f"{path}: its agent cannot be rebuilt from the saved config: {str(e)[:200]}") from None
     _check_tensors(path, agent, tensors)
     try:  # (what the checks above let through, the learners and statistics refuse in their words)
         for name, learner in agent.learners.items():
@@ -370,7 +374,7 @@ def _checked_space(path: str | os.PathLike, kind: str, saved: dict[str, Any]) ->
     what = f"the saved {kind.replace('_', ' ')}"
     entries = {"Discrete": ({"type", "n"}, {"start", "dtype"}),  # (required, optional)
                "Box": ({"type", "shape", "low", "high", "dtype"}, set())}
-    if saved.get("type") not in entries:
+    if not isinstance(saved.get("type"), str) or saved["type"] not in entries:
         _refuse(path, f"{what} is of type {_short(saved.get('type'))}, not Box or Discrete")
     required, optional = entries[saved["type"]]
     wrong = sorted(required - set(saved)) or sorted(set(saved) - required - optional)

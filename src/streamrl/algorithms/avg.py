@@ -52,14 +52,13 @@ class AVG(StreamAgent):
     default_options = MappingProxyType({"step_rule": "adam", "alpha": 0.07, "lamda": 0.0, "hidden": (256, 256),
                                         "sparse_init": False, "layer_norm": False, "normalize_observation": True,
                                         "scale_reward": False, "time_info": False, "bootstrap_truncated": True})
+    step_rules = ("adam",)  # (as its authors)
 
     def __init__(self, env: gym.Env | str | None = None, *, alpha: float | None = None, **kwargs: Any) -> None:
         env = as_env(env, kwargs.get("seed")) if env is not None else None
         name = parse_env_id(env.spec.id)[1] if env is not None and env.spec is not None else None
         options = self._with_defaults({**PRESETS.get(name, {}), **({} if alpha is None else {"alpha": alpha}),
                                        **kwargs})
-        if options["step_rule"] != "adam":
-            raise ValueError(f"AVG learns with Adam, as its authors: step_rule='adam', not {options['step_rule']!r}")
         self.alpha = options.pop("alpha")
         super().__init__(env, **options)
 

@@ -59,11 +59,16 @@ class AgentOptions:
     # Options whose defaults this class changes from its constructors' signatures (Intentional Q:
     # step_rule="intentional", eta=0.25, ...), applied by its __init__ through _with_defaults.
     default_options: ClassVar[Mapping[str, Any]] = MappingProxyType({})
+    # The step rules an algorithm can learn with, where not every general one (QRC: its own only).
+    step_rules: ClassVar[tuple[str, ...] | None] = None
 
     @classmethod
     def _rule_options(cls, step_rule: str, given: dict[str, Any]) -> dict[str, Any]:
         """Every option of the step rule, as given or its default, checked to be the rule's."""
         rule = step_rule_class(step_rule)
+        if cls.step_rules is not None and step_rule not in cls.step_rules:
+            raise ValueError(f"{cls.__name__} learns with the step rule {' or '.join(cls.step_rules)} only, not "
+                             f"{step_rule!r}")
         if rule.for_algorithms is not None and cls.algorithm not in rule.for_algorithms:
             owners = ", ".join(rule.for_algorithms)
             raise ValueError(f"step rule {step_rule!r} is {owners.upper()}'s own: train {owners} "

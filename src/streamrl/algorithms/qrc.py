@@ -28,6 +28,7 @@ class QRC(EpsilonGreedyAgent):
 
     algorithm = "qrc"
     default_options = MappingProxyType({"step_rule": "qrc", "bootstrap_truncated": True})
+    step_rules = ("qrc",)
 
     def __init__(self, env: gym.Env | str | None = None, **kwargs: Any) -> None:
         super().__init__(env, **self._with_defaults(kwargs))

@@ -175,9 +175,11 @@ def _options(args: argparse.Namespace) -> int:
           "config and sweep files)")
     _print_options([(o.name, o.default, o.meaning) for o in options if o.rule is None])
     others = ", ".join(name for name, rule_class in STEP_RULES.items() if name != rule and (
-        rule_class.for_algorithms is None or args.algorithm in rule_class.for_algorithms))  # (the rules it may use)
-    print(f"\nstep rule {rule}'s options (the other rules, {others}, have their own: streamrl options "
-          f"{args.algorithm} --set step_rule=NAME)")
+        rule_class.for_algorithms is None or args.algorithm in rule_class.for_algorithms)
+        and (agent.step_rules is None or name in agent.step_rules))  # (the rules it may use)
+    mentioned = (f" (the other rules, {others}, have their own: streamrl options {args.algorithm} --set "
+                 "step_rule=NAME)") if others else ""
+    print(f"\nstep rule {rule}'s options{mentioned}")
     _print_options([(o.name, o.default, o.meaning) for o in options if o.rule is not None])
     return 0
 

@@ -164,9 +164,23 @@ class RunningMeanStd:
         for key, value in arrays.items():  # (the compiled loops check no bounds)
             if value.shape != self.mean.shape:
                 raise ValueError(f"saved statistics '{key}' have shape {value.shape}, these have {self.mean.shape}")
+        _checked_statistics(float(state["count"]), **arrays)
         self.mean, self.p, self.var = arrays["mean"], arrays["p"], arrays["var"]
         self.count = int(state["count"])
         self._flat()
+
+
+def _checked_statistics(count: float, **arrays: np.ndarray | float) -> None:
+    """Saved running statistics as running ones can be: a count and sums of squares (p) and
+    variances not negative, every number finite (a file's values are refused here, not later as
+    a division by zero or a NaN)."""
+    if not (np.isfinite(count) and count >= 0):
+        raise ValueError(f"saved statistics have a count of {count}, not a count")
+    for key, value in arrays.items():
+        value = np.asarray(value, dtype=np.float64)
+        if not np.isfinite(value).all() or (key in ("p", "var") and (value < 0).any()):
+            raise ValueError(f"saved statistics '{key}' hold a {'non-finite' if not np.isfinite(value).all() else 'negative'} "
+                             "number")
 
 
 class PooledRunningMeanStd:
@@ -204,6 +218,7 @@ class PooledRunningMeanStd:
         for key, value in arrays.items():  # (the compiled loops check no bounds)
             if value.shape != self.mean.shape:
                 raise ValueError(f"saved statistics '{key}' have shape {value.shape}, these have {self.mean.shape}")
+        _checked_statistics(float(state["count"]), **arrays)
         self.mean, self.var, self.count = arrays["mean"], arrays["var"], float(state["count"])
         self._flat()
 
@@ -232,8 +247,9 @@ class ScalarRunningMeanStd:
                 "count": np.array(self.count)}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self.mean, self.p, self.var = (float(np.asarray(state[key], dtype=np.float64).reshape(()))
-                                       for key in ("mean", "p", "var"))
+        mean, p, var = (float(np.asarray(state[key], dtype=np.float64).reshape(())) for key in ("mean", "p", "var"))
+        _checked_statistics(float(state["count"]), mean=mean, p=p, var=var)
+        self.mean, self.p, self.var = mean, p, var
         self.count = int(state["count"])
 
 

@@ -161,6 +161,8 @@ class Preprocessor:
             self.reward_scaler.load_state_dict(sub("reward."))
         if self.time is not None:
             self.time.steps = int(state["time.steps"])
+            if self.time.steps < 0:
+                raise ValueError(f"the saved time feature has counted {self.time.steps} steps")
         if "frames" in state:
             self.frames.clear()
             self.frames.extend(np.array(f, dtype=np.float32) for f in state["frames"])

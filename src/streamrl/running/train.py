@@ -215,7 +215,7 @@ def _non_negative(value: Any, integer: bool = False) -> bool:
 def _checked_run_state(path: Path, text: str) -> dict[str, Any]:
     try:
         state = json.loads(text)
-    except json.JSONDecodeError as e:
+    except (ValueError, RecursionError) as e:  # (JSONDecodeError is a ValueError; so is a 5,000-digit number)
         _refuse(path, f"its run state is not JSON ({e})")
     if not isinstance(state, dict):
         _refuse(path, "its run state is not a table")
@@ -245,7 +245,7 @@ def _checked_identity(path: Path, identity: Any) -> dict[str, Any]:
     if isinstance(identity, str):  # (an agent file's entry is a string of JSON)
         try:
             identity = json.loads(identity)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             identity = None
     if not (isinstance(identity, dict) and set(identity) == set(IDENTITY_KINDS)
             and all(isinstance(identity[k], kind) and not isinstance(identity[k], bool)
@@ -327,7 +327,7 @@ def _train_run(algorithm: str, env_id: str, steps: int, seed: int, out_dir: Path
         agent = ALGORITHMS[algorithm].load(out_dir / CHECKPOINT, env=env, env_started=True)
         try:
             set_random_state(env, run_state["env_random_state"])
-        except (ValueError, TypeError, KeyError, OverflowError) as e:
+        except (ValueError, TypeError, KeyError, OverflowError, AttributeError) as e:
             _refuse(out_dir / CHECKPOINT, f"its environment random state does not fit {env_id} ({e})")
         episodes = [Episode(*e) for e in run_state["episodes"]]
         timing = [list(t) for t in run_state["timing"]]

@@ -88,4 +88,6 @@ class Adam(StepRule):
         arrays = checked_arrays(state, {"m": self.m, "v": self.v})
         if "t" not in state:
             raise ValueError("the saved step-rule state has no 't'")
+        if int(state["t"]) < 0 or (arrays["v"] < 0).any():
+            raise ValueError("the saved Adam state has a negative update count or second moment")
         self.m[:], self.v[:], self.t = arrays["m"], arrays["v"], int(state["t"])
