@@ -119,3 +119,14 @@ DAMAGES = {
     "negative variance": (None, lambda t: t.__setitem__("preprocessor.obs.var", -t["preprocessor.obs.var"] - 1),
                           ": saved statistics 'var' hold a negative number"),
 }
+
+
+def saved_q_agent(folder: Path) -> Path:
+    """A StreamQ on CartPole that has learned a little, saved in ``folder``: the file the edits start from."""
+    from streamrl import StreamQ, make_env
+
+    path = folder / "q.safetensors"
+    agent = StreamQ(make_env("CartPole-v1", seed=0), seed=0)
+    agent.learn(300)
+    agent.save(path)
+    return path

@@ -10,17 +10,12 @@ import numpy as np
 import pytest
 
 from streamrl import StreamAgent, StreamQ, make_env
-from tests.agent_file_edits import DAMAGES, edited_copy, entry, flip_byte, read, table
+from tests.agent_file_edits import DAMAGES, edited_copy, entry, flip_byte, read, saved_q_agent, table
 
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    """A StreamQ on CartPole that has learned a little, saved."""
-    path = tmp_path_factory.mktemp("agent") / "q.safetensors"
-    agent = StreamQ(make_env("CartPole-v1", seed=0), seed=0)
-    agent.learn(300)
-    agent.save(path)
-    return path
+    return saved_q_agent(tmp_path_factory.mktemp("agent"))
 
 
 def refusal(path) -> str:

@@ -3,8 +3,7 @@ byte flipped on disk): one line on stderr naming the file, exit status 2, never 
 
 import pytest
 
-from streamrl import StreamQ, make_env
-from tests.agent_file_edits import DAMAGES, edited_copy, flip_byte
+from tests.agent_file_edits import DAMAGES, edited_copy, flip_byte, saved_q_agent
 from tests.helpers import streamrl as run
 
 # the issue's cases, one process each (the API test covers every damage)
@@ -15,11 +14,7 @@ CASES = ["gamma in the counters", "lr 'x'", "config not a table", "preprocessing
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    path = tmp_path_factory.mktemp("agent") / "q.safetensors"
-    agent = StreamQ(make_env("CartPole-v1", seed=0), seed=0)
-    agent.learn(300)
-    agent.save(path)
-    return path
+    return saved_q_agent(tmp_path_factory.mktemp("agent"))
 
 
 def one_line_error(result) -> str:

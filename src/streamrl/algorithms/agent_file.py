@@ -96,7 +96,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         raise ValueError(f"{path} has an unknown agent file format version {version!r}; it was not written by "
                          "streamrl, or it is damaged")
     if version > FORMAT_VERSION:
-        written_by = _short(metadata.get("streamrl_version", "a newer streamrl"))
+        written_by = str(metadata.get("streamrl_version", "a newer streamrl"))[:40]  # (a damaged entry can be long)
         raise ValueError(f"{path} is agent file format {version} (written by streamrl {written_by}), newer than "
                          f"this streamrl {__version__} reads (format {FORMAT_VERSION}); upgrade streamrl "
                          "(pip install -U streamrl)")
