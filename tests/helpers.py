@@ -123,3 +123,18 @@ def benchmark_script(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def cli_error(result: subprocess.CompletedProcess) -> str:
+    """The message of a CLI refusal: exit status 2, one line on stderr, "streamrl: error: " and the
+    message (returned without that prefix), no traceback."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("streamrl: error: "), result.stderr
+    return lines[0].removeprefix("streamrl: error: ")
+
+
+def folder_contents(folder) -> dict[str, bytes]:
+    """Every file directly in ``folder``, by name, as bytes (to see that nothing changed)."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.helpers import rewrite_metadata
+from tests.helpers import cli_error, folder_contents, rewrite_metadata
 from tests.helpers import streamrl as run
 
 # CartPole-v0 has CartPole-v1's spaces: only its id tells it apart
@@ -24,15 +24,10 @@ def runs(tmp_path_factory):
     return root
 
 
-def contents(folder):
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
 def one_line_error(result) -> str:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("streamrl: error: "), result.stderr
-    return lines[0]
+    return "streamrl: error: " + cli_error(result)
 
 
 @pytest.fixture
@@ -47,7 +42,7 @@ def cartpole_run(runs, tmp_path):
 @pytest.mark.parametrize("file, command", [("checkpoint.safetensors", "resume"), ("agent.safetensors", "eval")])
 def test_a_file_from_another_run_is_refused(runs, cartpole_run, source, holds, file, command):
     shutil.copy(runs / source / file, cartpole_run / file)
-    before = contents(cartpole_run)
+    before = folder_contents(cartpole_run)
     if command == "resume":
         result = run("train", "--resume", cartpole_run, "--steps", "1000", "--quiet", "--no-tensorboard")
     else:
@@ -56,7 +51,7 @@ def test_a_file_from_another_run_is_refused(runs, cartpole_run, source, holds, f
     assert line == (f"streamrl: error: {cartpole_run / file} holds an agent trained with {holds}, but the run trains "
                     "q on CartPole-v1 (config.json): the file comes from another run; put the run's own file back or "
                     "train the run again")
-    assert contents(cartpole_run) == before
+    assert folder_contents(cartpole_run) == before
 
 
 @pytest.mark.parametrize("command", ["resume", "eval run", "eval file"])
@@ -67,7 +62,7 @@ def test_a_newer_checkpoint_format_is_refused(cartpole_run, command):
     newer = FORMAT_VERSION + 1
     for name in ("checkpoint.safetensors", "agent.safetensors"):  # as a newer streamrl would write them
         rewrite_metadata(cartpole_run / name, cartpole_run / name, format_version=newer, streamrl_version="9.9.0")
-    before = contents(cartpole_run)
+    before = folder_contents(cartpole_run)
     if command == "resume":
         file = cartpole_run / "checkpoint.safetensors"
         result = run("train", "--resume", cartpole_run, "--steps", "1000", "--quiet", "--no-tensorboard")
@@ -78,7 +73,7 @@ def test_a_newer_checkpoint_format_is_refused(cartpole_run, command):
     assert line == (f"streamrl: error: {file} is agent file format {newer} (written by streamrl 9.9.0), newer than "
                     f"this streamrl {__version__} reads (format {FORMAT_VERSION}); upgrade streamrl (pip install -U "
                     "streamrl)")
-    assert contents(cartpole_run) == before
+    assert folder_contents(cartpole_run) == before
 
 
 @pytest.mark.parametrize("damage", ["truncated", "header overwritten"])
@@ -86,11 +81,11 @@ def test_a_damaged_checkpoint_is_refused_on_resume(cartpole_run, damage):
     checkpoint = cartpole_run / "checkpoint.safetensors"
     data = checkpoint.read_bytes()
     checkpoint.write_bytes(data[:len(data) // 2] if damage == "truncated" else data[:8] + b"#" * 40 + data[48:])
-    before = contents(cartpole_run)
+    before = folder_contents(cartpole_run)
     line = one_line_error(run("train", "--resume", cartpole_run, "--steps", "1000", "--quiet", "--no-tensorboard"))
     assert line.startswith(f"streamrl: error: {checkpoint} is not a readable agent file (")
     assert line.endswith("); it may be truncated or corrupted")
-    assert contents(cartpole_run) == before
+    assert folder_contents(cartpole_run) == before
 
 
 def test_the_run_with_its_own_files_resumes_and_evaluates(cartpole_run):
@@ -114,10 +109,10 @@ def test_a_missing_or_corrupt_run_config(cartpole_run, command, text, message):
         config.unlink()
     else:
         config.write_text(text)
-    before = contents(cartpole_run)
+    before = folder_contents(cartpole_run)
     args = {"resume": ["train", "--resume", cartpole_run, "--steps", "1000", "--quiet", "--no-tensorboard"],
             "eval": ["eval", cartpole_run, "--episodes", "1"],
             "plot": ["plot", cartpole_run, "--out", cartpole_run.parent / "curves.png"]}[command]
     line = one_line_error(run(*args))
     assert message in line and (str(config) in line or str(cartpole_run) in line)
-    assert contents(cartpole_run) == before and not (cartpole_run.parent / "curves.png").exists()
+    assert folder_contents(cartpole_run) == before and not (cartpole_run.parent / "curves.png").exists()

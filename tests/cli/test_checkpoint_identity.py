@@ -12,7 +12,7 @@ import pytest
 
 from streamrl.algorithms.agent_file import read_metadata
 from tests.agent_file_edits import flip_byte
-from tests.helpers import rewrite_metadata
+from tests.helpers import cli_error, folder_contents, rewrite_metadata
 from tests.helpers import streamrl as run
 
 TRAIN = ["train", "q", "CartPole-v1", "--steps", "3000", "--checkpoint-every", "1000", "--quiet", "--no-tensorboard"]
@@ -36,15 +36,8 @@ def seed2(runs, tmp_path):
     return tmp_path / "seed2"
 
 
-def contents(folder):
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
-def one_line_error(result) -> str:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("streamrl: error: "), result.stderr
-    return lines[0][len("streamrl: error: "):]
 
 
 def resume(folder):
@@ -58,16 +51,16 @@ def test_another_runs_checkpoint_is_refused_on_resume(runs, seed2, source, diffe
     """Same algorithm and env, so only the identity tells the checkpoint from the run's own."""
     checkpoint = seed2 / "checkpoint.safetensors"
     shutil.copy(runs / source / "checkpoint.safetensors", checkpoint)
-    before = contents(seed2)
-    line = one_line_error(resume(seed2))
+    before = folder_contents(seed2)
+    line = cli_error(resume(seed2))
     assert line == f"{checkpoint} belongs to another run ({differ}): {FIX.format('checkpoint')}"
-    assert contents(seed2) == before
+    assert folder_contents(seed2) == before
 
 
 def test_another_runs_agent_file_is_refused_on_eval(runs, seed2):
     agent = seed2 / "agent.safetensors"
     shutil.copy(runs / "seed1" / "agent.safetensors", agent)
-    assert one_line_error(run("eval", seed2, "--episodes", "1")) == (
+    assert cli_error(run("eval", seed2, "--episodes", "1")) == (
         f"{agent} belongs to another run (seed 1; this run's config.json says seed 2): {FIX.format('agent file')}")
 
 
@@ -95,11 +88,11 @@ def test_a_checkpoint_written_before_identities_resumes(seed2):
 def test_a_flipped_byte_in_the_checkpoints_weights_is_refused(seed2):
     checkpoint = seed2 / "checkpoint.safetensors"
     flip_byte(checkpoint, "q.w", offset=1001)
-    before = contents(seed2)
-    assert one_line_error(resume(seed2)) == (f"{checkpoint} is damaged: its tensors do not match the checksum saved "
+    before = folder_contents(seed2)
+    assert cli_error(resume(seed2)) == (f"{checkpoint} is damaged: its tensors do not match the checksum saved "
                                              "with them; use an intact copy of it (or, for a checkpoint, train the "
                                              "run again)")
-    assert contents(seed2) == before
+    assert folder_contents(seed2) == before
 
 
 @pytest.mark.parametrize("change, says", [
@@ -115,8 +108,8 @@ def test_a_checkpoint_whose_run_state_is_damaged_is_refused(seed2, change, says)
     state = json.loads(read_metadata(checkpoint)["run"])
     change(state)
     rewrite_metadata(checkpoint, checkpoint, run=json.dumps(state))
-    before = contents(seed2)
-    line = one_line_error(resume(seed2))
+    before = folder_contents(seed2)
+    line = cli_error(resume(seed2))
     assert line.startswith(f"{checkpoint}: {says}") and line.endswith(
         "the file is damaged or was edited: put the run's own file back or train the run again"), line
-    assert contents(seed2) == before
+    assert folder_contents(seed2) == before

@@ -6,16 +6,8 @@ exit status, no traceback, nothing half-written."""
 import pytest
 
 from streamrl import StreamAgent
+from tests.helpers import cli_error, streamrl_after
 from tests.helpers import streamrl as run
-from tests.helpers import streamrl_after
-
-
-def one_line_error(result) -> str:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("streamrl: error: "), result.stderr
-    return lines[0].removeprefix("streamrl: error: ")
 
 
 def hidden(*modules: str) -> str:
@@ -37,7 +29,7 @@ def hidden(*modules: str) -> str:
 def test_a_missing_dependency_names_what_to_install(tmp_path, module, args, message):
     out = tmp_path / "run"
     result = streamrl_after(hidden(module), "train", *args, "--steps", "100", "--out", out, "--quiet")
-    assert one_line_error(result).startswith(message)
+    assert cli_error(result).startswith(message)
     assert not out.exists()
 
 
@@ -47,7 +39,7 @@ def test_a_missing_video_extra_is_said_before_the_episodes_run(tmp_path):
                "--no-tensorboard").returncode == 0
     video = tmp_path / "v.mp4"
     result = streamrl_after(hidden("imageio"), "eval", out, "--episodes", "1", "--video", video)
-    assert one_line_error(result) == "video needs the 'video' extra: pip install \"streamrl[video]\""
+    assert cli_error(result) == "video needs the 'video' extra: pip install \"streamrl[video]\""
     assert result.stdout == "" and not video.exists()  # no episode was run for nothing
 
 
@@ -60,7 +52,7 @@ def test_a_missing_video_extra_is_said_before_the_episodes_run(tmp_path):
 ])
 def test_unsupported_spaces_of_real_envs(tmp_path, args, message):
     out = tmp_path / "run"
-    assert one_line_error(run("train", *args, "--steps", "100", "--out", out, "--quiet")).startswith(message)
+    assert cli_error(run("train", *args, "--steps", "100", "--out", out, "--quiet")).startswith(message)
     assert not out.exists()
 
 
@@ -99,6 +91,6 @@ def test_an_env_turning_non_finite_stops_the_run_after_a_checkpoint(tmp_path, wh
                             "--checkpoint-every", "100", "--out", out, "--quiet", "--no-tensorboard")
     checkpoint_step = StreamAgent.load(out / "checkpoint.safetensors").num_steps
     assert 800 < checkpoint_step < 900  # CartPole's episodes under a random policy are far shorter than 100 steps
-    assert one_line_error(result) == (f"{message}; the run stopped, the last checkpoint is at step {checkpoint_step} "
+    assert cli_error(result) == (f"{message}; the run stopped, the last checkpoint is at step {checkpoint_step} "
                                       f"(streamrl train --resume {out})")
     assert not (out / "summary.json").exists() and not (out / "agent.safetensors").exists()

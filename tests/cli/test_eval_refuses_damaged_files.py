@@ -4,6 +4,7 @@ byte flipped on disk): one line on stderr naming the file, exit status 2, never 
 import pytest
 
 from tests.agent_file_edits import DAMAGES, edited_copy, flip_byte, saved_q_agent
+from tests.helpers import cli_error
 from tests.helpers import streamrl as run
 
 # the cases, one process each (the API test covers every damage)
@@ -17,25 +18,20 @@ def saved(tmp_path_factory):
     return saved_q_agent(tmp_path_factory.mktemp("agent"))
 
 
-def one_line_error(result) -> str:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("streamrl: error: "), result.stderr
-    return lines[0][len("streamrl: error: "):]
 
 
 @pytest.mark.parametrize("damage", CASES)
 def test_eval_refuses_a_damaged_or_edited_file(saved, tmp_path, damage):
     metadata, tensors, says = DAMAGES[damage]
     path = edited_copy(saved, tmp_path / "edited.safetensors", metadata, tensors)
-    assert one_line_error(run("eval", path, "--episodes", "1")).startswith(f"{path}{says}")
+    assert cli_error(run("eval", path, "--episodes", "1")).startswith(f"{path}{says}")
 
 
 def test_eval_refuses_a_flipped_byte_in_the_weights(saved, tmp_path):
     path = tmp_path / "flipped.safetensors"
     path.write_bytes(saved.read_bytes())
     flip_byte(path, "q.w", offset=401)
-    assert one_line_error(run("eval", path, "--episodes", "1")) == (
+    assert cli_error(run("eval", path, "--episodes", "1")) == (
         f"{path} is damaged: its tensors do not match the checksum saved with them; use an intact copy of it (or, "
         "for a checkpoint, train the run again)")
 

@@ -10,15 +10,12 @@ import subprocess
 
 import pytest
 
-from tests.helpers import STREAMRL, wait_until
+from tests.helpers import STREAMRL, cli_error, wait_until
 from tests.helpers import streamrl as run
 
 
 def one_line_error(result) -> str:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("streamrl: error: "), result.stderr
-    return lines[0]
+    return "streamrl: error: " + cli_error(result)
 
 
 @pytest.fixture

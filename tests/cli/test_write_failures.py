@@ -15,17 +15,14 @@ from pathlib import Path
 import pytest
 
 from streamrl.algorithms.agent_file import read_metadata
-from tests.helpers import STREAMRL
+from tests.helpers import STREAMRL, cli_error
 from tests.helpers import streamrl as run
 
 QUIET = ("--quiet", "--no-tensorboard")
 
 
 def one_line_error(result) -> str:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("streamrl: error: "), result.stderr
-    return lines[0]
+    return "streamrl: error: " + cli_error(result)
 
 
 def hidden_files(folder: Path) -> list[str]:
